@@ -1,0 +1,493 @@
+"""Automatic product-photo enhancement: the steps a retoucher does to every catalogue shot, made deterministic.
+
+Pipeline (each step can be switched off in `EnhanceConfig`):
+  exif -> trim -> white_balance -> background -> contrast -> centre -> upscale, then `renditions`.
+
+The background step turns a near-uniform light backdrop (white, or a grey studio sweep with a vignette) into
+pure white without touching the product: it models the backdrop as a smooth colour surface fitted to the
+border, grows the backdrop region from the border (connected pixels of backdrop-like colour), and divides
+those pixels by the surface (flat-field), so a soft shadow stays a soft shadow, only on white. The share of a
+pixel that is backdrop (alpha) falls smoothly with its colour distance from the surface, which feathers the
+product's edge instead of cutting it.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from PIL import Image, ImageCms, ImageOps, features
+
+from .guided import box_mean
+from .images import WHITE, pad_to_aspect
+
+Upscaler = Callable[[Image.Image], Image.Image]
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+@dataclass
+class EnhanceConfig:
+    exif: bool = True  # turn photos upright, convert to sRGB and drop metadata (camera serials, GPS)
+    trim: bool = True  # cut uniform frames and letterbox bars that differ from what lies inside them
+    white_balance: bool = True  # remove a colour cast measured on the backdrop, within wb_max_gain
+    background: bool = True  # light backdrop -> pure white, shadows kept
+    contrast: bool = True  # percentile stretch, bounded so dark products stay dark
+    centre: bool = True  # crop to the product, centre it with a margin on a 3:4 canvas
+    upscale: bool = True  # enlarge small photos with the upscaler (bicubic without one)
+    target_size: tuple[int, int] = (600, 800)  # (w, h): 3:4 like the storefront's product cards
+    margin: float = 0.06  # white left around the product, as a share of the canvas side
+    work_side: int = 512  # masks are computed at most this large: fast on camera-size photos
+    # backdrop detection
+    min_bg_luma: float = 150.0  # darker backdrops are a style choice (black studio), not a defect
+    max_bg_chroma: float = 28.0  # a clearly coloured backdrop (pink paper) is kept
+    min_border_share: float = 0.35  # share of the border that must look like backdrop (models cut at edges)
+    chroma_tol: tuple[float, float] = (7.0, 18.0)  # colour distance: fully backdrop .. surely product
+    darker_tol: tuple[float, float] = (0.88, 0.62)  # luminance ratio to backdrop: shadows up to 0.62 fade
+    brighter_tol: tuple[float, float] = (1.04, 1.09)  # white garments on grey keep their folds
+    fit_max_ratio: float = 1.35  # a spotlight may be this much brighter than the border
+    fit_max_step: float = 0.03  # ...if reached without crossing an edge (a step over 3 % between neighbours)
+    # global tone
+    wb_max_gain: float = 0.08  # bounded: a deliberate colour is never "corrected" by more than 8 %
+    contrast_percentiles: tuple[float, float] = (0.5, 99.5)
+    contrast_max_gain: float = 1.2  # at most +20 % contrast
+    contrast_max_black: float = 16.0  # black point never moves by more than 16 levels
+    # delivery
+    rendition_sizes: tuple[tuple[int, int], ...] = ((600, 800), (300, 400), (150, 200))
+    rendition_formats: tuple[str, ...] = ("webp", "jpeg", "avif")  # avif only where Pillow has it
+    rendition_quality: dict[str, int] = field(default_factory=lambda: {  # similar visual quality in each
+        "jpeg": 85, "webp": 80, "avif": 60})
+
+
+@dataclass
+class EnhanceResult:
+    image: Image.Image  # RGB, config.target_size
+    steps_applied: list[str]  # only steps that changed something, in order
+    renditions: dict[str, bytes] = field(default_factory=dict)  # "600x800.webp" -> encoded file
+    details: dict = field(default_factory=dict)  # measured backdrop colour, gains, crop box, ...
+
+
+# ---------------------------------------------------------------- modes, EXIF and colour profiles
+def _to_8bit(image: Image.Image) -> Image.Image:
+    """16-bit, 32-bit int and float greyscale -> L, scaled rather than clipped."""
+    if image.mode.startswith("I;16") or image.mode == "I":
+        arr = np.asarray(image).astype(np.float64)
+        scale = 257.0 if image.mode.startswith("I;16") or arr.max(initial=0) > 255 else 1.0
+        return Image.fromarray(np.clip(arr / scale + 0.5, 0, 255).astype(np.uint8))
+    if image.mode == "F":
+        arr = np.asarray(image).astype(np.float64)
+        arr = arr * 255.0 if arr.max(initial=0) <= 1.0 else arr
+        return Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8))
+    return image
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    """Transparency onto white; every other mode to RGB (CMYK naively when it has no profile)."""
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, WHITE)
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    try:
+        return image.convert("RGB")
+    except ValueError:  # modes Pillow cannot convert directly (LAB): keep the first band as grey
+        return image.getchannel(0).convert("RGB")
+
+
+def _icc_to_srgb(image: Image.Image, icc: bytes) -> Image.Image:
+    """Convert through the embedded profile; a broken profile leaves the pixels as they are."""
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return ImageCms.profileToProfile(image, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return image
+
+
+def to_srgb(image: Image.Image, apply_exif: bool = True) -> Image.Image:
+    """Any Pillow image -> a fresh 8-bit sRGB RGB image without metadata. Never raises on odd modes."""
+    if apply_exif:
+        try:
+            image = ImageOps.exif_transpose(image)
+        except (ValueError, TypeError, KeyError, OSError):  # broken EXIF: keep the pixels as stored
+            pass
+    icc = image.info.get("icc_profile") if apply_exif else None
+    image = _to_8bit(image)
+    if icc and image.mode in ("RGB", "CMYK", "L"):
+        image = _icc_to_srgb(image, icc)
+    return Image.fromarray(np.array(_flatten(image), dtype=np.uint8))  # new object: no info, no EXIF
+
+
+# ---------------------------------------------------------------- measuring the backdrop
+def border_pixels(arr: np.ndarray, width: int = 2) -> np.ndarray:
+    """The outer ring of an (h, w, c) array as (n, c)."""
+    w = max(1, min(width, arr.shape[0] // 4, arr.shape[1] // 4))
+    parts = [arr[:w], arr[-w:], arr[w:-w, :w], arr[w:-w, -w:]]
+    return np.concatenate([p.reshape(-1, arr.shape[2]) for p in parts])
+
+
+def border_mask(h: int, w: int, width: int = 2) -> np.ndarray:
+    m = np.zeros((h, w), dtype=bool)
+    m[:width], m[-width:], m[:, :width], m[:, -width:] = True, True, True, True
+    return m
+
+
+def luma(arr: np.ndarray) -> np.ndarray:
+    """(h, w, 3) -> (h, w) float32 luminance (Rec. 601, 0-255)."""
+    return arr.astype(np.float32) @ LUMA
+
+
+def working_copy(image: Image.Image, side: int) -> np.ndarray:
+    """Float32 (h, w, 3) array of the image, downscaled so its longer side is at most `side`."""
+    scale = side / max(image.size)
+    if scale < 1:
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.BOX)
+    return np.asarray(image, dtype=np.float32)
+
+
+def smooth_surface(arr: np.ndarray, mask: np.ndarray, grid: int = 64) -> np.ndarray:
+    """Smooth colour surface (h, w, 3) through arr[mask] (normalised convolution at two scales).
+
+    Follows a studio vignette or spotlight; under the product, where there are no samples, the coarse
+    scale interpolates from the backdrop around it. Computed on a grid of about `grid` cells a side.
+    """
+    h, w = mask.shape
+    small = (max(1, round(w * grid / max(h, w))), max(1, round(h * grid / max(h, w))))  # (W, H)
+    m = _resize(mask.astype(np.float32), small, Image.Resampling.BOX)[..., None]  # (H, W, 1)
+    am = _resize(arr * mask[..., None], small, Image.Resampling.BOX)  # (H, W, 3)
+    fallback = np.median(arr[mask], axis=0) if mask.any() else np.median(arr.reshape(-1, 3), axis=0)
+    out = np.broadcast_to(fallback, am.shape).astype(np.float32)
+    for r in (max(small) // 4, max(small) // 16):  # coarse fills the holes, fine follows the light
+        weight = _box2(m, max(r, 1))
+        share = np.clip(weight / 0.25, 0.0, 1.0)
+        out = share * _box2(am, max(r, 1)) / np.maximum(weight, 1e-6) + (1 - share) * out
+    return np.clip(_resize(out, (w, h), Image.Resampling.BILINEAR), 1.0, 255.0)
+
+
+def _box2(x: np.ndarray, r: int) -> np.ndarray:
+    """Box filter applied twice (a triangle kernel): smooth enough to show no blocky steps."""
+    return box_mean(box_mean(x, r), r).astype(np.float32)
+
+
+def _smooth_pixels(arr: np.ndarray, surface: np.ndarray, max_step: float) -> np.ndarray:
+    """Pixels whose luminance differs from each neighbour by less than max_step of the backdrop's."""
+    lum = luma(arr) / np.maximum(luma(surface), 1.0)
+    step = np.zeros_like(lum)
+    dy, dx = np.abs(np.diff(lum, axis=0)), np.abs(np.diff(lum, axis=1))
+    step[1:] = np.maximum(step[1:], dy)
+    step[:-1] = np.maximum(step[:-1], dy)
+    step[:, 1:] = np.maximum(step[:, 1:], dx)
+    step[:, :-1] = np.maximum(step[:, :-1], dx)
+    return step < max_step
+
+
+def _ratio_chroma(arr: np.ndarray, surface: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Luminance ratio to the backdrop (h, w), and colour distance from the backdrop at that brightness."""
+    ratio = luma(arr) / np.maximum(luma(surface), 1.0)
+    return ratio, np.abs(arr - surface * ratio[..., None]).max(axis=-1)
+
+
+def backdrop_alpha(arr: np.ndarray, surface: np.ndarray, cfg: EnhanceConfig) -> np.ndarray:
+    """How much each pixel looks like backdrop (h, w) in [0, 1], from colour alone.
+
+    Chroma distance is measured against the surface scaled to the pixel's brightness, so a neutral shadow
+    on a neutral backdrop has no chroma distance; its darkness is judged by the luminance ratio.
+    """
+    ratio, chroma = _ratio_chroma(arr, surface)  # (h, w), (h, w)
+    a_chroma = _ramp(chroma, *cfg.chroma_tol)
+    a_dark = _ramp(-ratio, -cfg.darker_tol[0], -cfg.darker_tol[1])
+    a_bright = _ramp(ratio, *cfg.brighter_tol)
+    return a_chroma * a_dark * a_bright
+
+
+def _ramp(x: np.ndarray, full: float, none: float) -> np.ndarray:
+    """1 where x <= full, 0 where x >= none, smoothstep between."""
+    t = np.clip((x - full) / (none - full), 0.0, 1.0)
+    return (1.0 - t * t * (3 - 2 * t)).astype(np.float32)
+
+
+def _spread_rows(region: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Every horizontal run of `allowed` pixels that touches `region` joins it."""
+    h, w = allowed.shape
+    padded = np.pad(allowed, ((0, 0), (1, 0)))
+    starts = padded[:, 1:] & ~padded[:, :-1]
+    run_id = np.cumsum(starts.ravel()).reshape(h, w)
+    seeded = np.zeros(run_id.max(initial=0) + 1, dtype=bool)
+    seeded[run_id[region & allowed]] = True
+    return allowed & seeded[run_id]
+
+
+def connected_from(seed: np.ndarray, allowed: np.ndarray, max_rounds: int = 64) -> np.ndarray:
+    """Pixels of `allowed` 4-connected to `seed` (flood fill by alternating row and column runs)."""
+    region = seed & allowed
+    for _ in range(max_rounds):
+        before = int(region.sum())
+        region = _spread_rows(region, allowed)
+        region = _spread_rows(region.T, allowed.T).T
+        if int(region.sum()) == before:
+            break
+    return region
+
+
+@dataclass
+class Backdrop:
+    colour: np.ndarray  # (3,) median border colour
+    surface: np.ndarray  # (h, w, 3) smooth backdrop model at working size
+    alpha: np.ndarray  # (h, w) backdrop share, zero outside the region connected to the border
+    border_share: float  # share of border pixels that look like backdrop
+    noise: float  # robust std of the backdrop's luminance
+
+
+def find_backdrop(arr: np.ndarray, cfg: EnhanceConfig) -> Backdrop:
+    """Model the backdrop of a float (h, w, 3) array: a smooth surface, then the region grown from the border.
+
+    The surface is fitted to backdrop reached from the border through smooth, near-neutral pixels, allowed
+    to be much brighter than the border (a spotlight) but not darker (a shadow would be fitted away).
+    """
+    h, w, _ = arr.shape
+    ring = border_mask(h, w, max(1, min(h, w) // 50))
+    colour = np.median(arr[ring], axis=0)
+    surface = np.broadcast_to(colour, arr.shape).astype(np.float32)
+    for _ in range(2):
+        ratio, chroma = _ratio_chroma(arr, surface)
+        ok = (chroma < cfg.chroma_tol[1]) & (ratio > cfg.darker_tol[1]) & (ratio < cfg.fit_max_ratio)
+        ok &= _smooth_pixels(arr, surface, cfg.fit_max_step)
+        fit = connected_from(ring & ok, ok) & (ratio > cfg.darker_tol[0]) & (chroma < cfg.chroma_tol[0])
+        if fit.sum() < 50:
+            break
+        surface = smooth_surface(arr, fit)
+    alpha = backdrop_alpha(arr, surface, cfg)
+    alpha = alpha * connected_from(ring & (alpha >= 0.5), alpha > 0)
+    inliers = alpha >= 0.99
+    resid = luma(arr)[inliers] - luma(surface)[inliers] if inliers.any() else np.zeros(1)
+    noise = float(1.4826 * np.median(np.abs(resid - np.median(resid))))
+    return Backdrop(colour, surface, alpha, float((alpha[ring] >= 0.5).mean()), noise)
+
+
+def is_light_backdrop(bd: Backdrop, cfg: EnhanceConfig) -> bool:
+    """A near-uniform, light, near-neutral backdrop: the kind a shop wants pure white."""
+    chroma = float(bd.colour.max() - bd.colour.min())
+    lum = float(bd.colour @ LUMA)
+    return lum >= cfg.min_bg_luma and chroma <= cfg.max_bg_chroma and bd.border_share >= cfg.min_border_share
+
+
+def _resize(x: np.ndarray, size: tuple[int, int], resample=Image.Resampling.BILINEAR) -> np.ndarray:
+    """Resize a float32 (h, w) or (h, w, c) array to size (W, H), channel by channel."""
+    if x.shape[1] == size[0] and x.shape[0] == size[1]:
+        return x.astype(np.float32)
+    chans = x[..., None] if x.ndim == 2 else x
+    out = [np.asarray(Image.fromarray(np.ascontiguousarray(chans[..., i], dtype=np.float32), "F").resize(size, resample))
+           for i in range(chans.shape[2])]
+    return np.stack(out, axis=-1) if x.ndim == 3 else out[0]
+
+
+def _dilate(mask: np.ndarray, r: int = 1) -> np.ndarray:
+    """Binary 3x3 dilation, r times."""
+    for _ in range(r):
+        p = np.pad(mask, 1)
+        mask = p[1:-1, 1:-1] | p[:-2, 1:-1] | p[2:, 1:-1] | p[1:-1, :-2] | p[1:-1, 2:]
+    return mask
+
+
+def _image(arr: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8))
+
+
+# ---------------------------------------------------------------- the steps
+def trim_frame(image: Image.Image, cfg: EnhanceConfig, tol: float = 8.0, frame_diff: float = 40.0):
+    """Cut uniform bands at the edges whose colour differs from what lies inside (frames, letterbox bars).
+
+    Plain whitespace around a product is left alone: it is backdrop, and the centre step handles it.
+    Returns (image, box) or None when there is nothing to cut.
+    """
+    arr = np.asarray(image, dtype=np.float32)
+    h, w, _ = arr.shape
+    top, bottom = _band(arr, tol, frame_diff), _band(arr[::-1], tol, frame_diff)
+    left, right = _band(arr.transpose(1, 0, 2), tol, frame_diff), _band(arr[:, ::-1].transpose(1, 0, 2), tol, frame_diff)
+    box = (left, top, w - right, h - bottom)
+    if box == (0, 0, w, h) or box[2] - box[0] < 8 or box[3] - box[1] < 8:
+        return None
+    return image.crop(box), {"box": list(box)}
+
+
+def _band(arr: np.ndarray, tol: float, frame_diff: float) -> int:
+    """Rows of a uniform band at the top of arr (h, w, 3) that differ from the row inside it, else 0."""
+    h, w, _ = arr.shape
+    rows = arr[: h // 2 + 1, :: max(1, w // 256)]  # (r, w', 3)
+    med = np.median(rows, axis=1)  # (r, 3)
+    spread = np.percentile(np.abs(rows - med[:, None]).max(axis=-1), 95, axis=1)  # (r,)
+    same = (spread < tol) & (np.abs(med - med[0]).max(axis=-1) < tol)
+    k = int(np.argmin(same)) if not same.all() else len(same)
+    if k == 0 or k > 0.45 * h:
+        return 0
+    return k if float(np.abs(med[k] - med[0]).max()) > frame_diff else 0
+
+
+def white_balance(image: Image.Image, cfg: EnhanceConfig):
+    """Grey-world on the backdrop: gains that make a light, near-neutral backdrop neutral, bounded."""
+    arr = working_copy(image, 256)
+    ring = border_pixels(arr, max(1, min(arr.shape[:2]) // 50))
+    colour = np.median(ring, axis=0)
+    uniform = float((np.abs(ring - colour).max(axis=-1) < cfg.chroma_tol[1]).mean())
+    if colour @ LUMA < cfg.min_bg_luma or np.ptp(colour) > cfg.max_bg_chroma or uniform < cfg.min_border_share:
+        return None
+    gains = np.clip(colour.mean() / np.maximum(colour, 1.0), 1 - cfg.wb_max_gain, 1 + cfg.wb_max_gain)
+    if np.abs(gains - 1).max() < 0.01:
+        return None
+    return _image(np.asarray(image, dtype=np.float32) * gains), {"gains": [round(float(g), 4) for g in gains]}
+
+
+def clean_background(image: Image.Image, cfg: EnhanceConfig):
+    """Light backdrop -> pure white, by flat-fielding the backdrop region; product pixels untouched."""
+    full = np.asarray(image, dtype=np.float32)
+    work = working_copy(image, cfg.work_side)
+    bd = find_backdrop(work, cfg)
+    if not is_light_backdrop(bd, cfg):
+        return None
+    if work.shape == full.shape:
+        surface, alpha = bd.surface, bd.alpha
+    else:  # colour alpha at full size, limited to the (slightly grown) region found at working size
+        surface = _resize(bd.surface, image.size)
+        region = _resize(_dilate(bd.alpha > 0, 2).astype(np.float32), image.size) > 0
+        alpha = backdrop_alpha(full, surface, cfg) * region
+    lum = float(bd.colour @ LUMA)
+    white_gain = 1.0 / (1.0 - min(3.0 * bd.noise, 0.05 * lum) / lum)  # backdrop noise clips to white
+    flat = np.minimum(full * (255.0 * white_gain / surface), 255.0)
+    out = full + alpha[..., None] * (flat - full)
+    details = {"colour": [round(float(c), 1) for c in bd.colour], "noise": round(bd.noise, 2),
+               "border_share": round(bd.border_share, 3)}
+    return _image(out), details
+
+
+def stretch_contrast(image: Image.Image, cfg: EnhanceConfig):
+    """Percentile stretch of luminance, the same linear map on every channel (hues kept), bounded."""
+    lum = luma(working_copy(image, 256))
+    lo, hi = np.percentile(lum, cfg.contrast_percentiles)
+    black = float(np.clip(lo, 0.0, cfg.contrast_max_black))
+    gain = float(min(255.0 / max(hi - black, 1.0), cfg.contrast_max_gain))
+    if gain < 1.005 and black < 0.5:
+        return None
+    arr = (np.asarray(image, dtype=np.float32) - black) * max(gain, 1.0)
+    return _image(arr), {"black": round(black, 2), "gain": round(max(gain, 1.0), 4)}
+
+
+def mask_box(mask: np.ndarray, min_share: float = 0.005) -> tuple[int, int, int, int] | None:
+    """Bounding box (x0, y0, x1, y1) of a (h, w) mask; rows/columns holding only a speck are ignored."""
+    h, w = mask.shape
+    rows = np.nonzero(mask.sum(axis=1) >= max(2, min_share * w))[0]
+    cols = np.nonzero(mask.sum(axis=0) >= max(2, min_share * h))[0]
+    if len(rows) == 0 or len(cols) == 0:
+        return None
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def _axis_layout(lo: int, hi: int, size: int, margin: float) -> tuple[float, str]:
+    """Canvas length this axis needs and where the product sits: centred, or flush to a cut edge."""
+    n, at_lo, at_hi = hi - lo, lo <= 0, hi >= size
+    if at_lo and at_hi:
+        return n, "centre"
+    if at_lo or at_hi:
+        return n / (1 - margin), "start" if at_lo else "end"
+    return n / (1 - 2 * margin), "centre"
+
+
+def _offset(place: str, lo: int, hi: int, length: int) -> int:
+    if place == "start":
+        return 0
+    if place == "end":
+        return length - (hi - lo)
+    return (length - (hi - lo)) // 2
+
+
+def centre_product(image: Image.Image, cfg: EnhanceConfig, fill: tuple[int, int, int]):
+    """Crop to the product and centre it on a canvas of the target aspect with `cfg.margin` around it.
+
+    A product cut by the photo's edge (a model's torso) stays flush to that edge rather than floating.
+    """
+    arr = working_copy(image, cfg.work_side)
+    box = mask_box(np.abs(arr - np.asarray(fill, dtype=np.float32)).max(axis=-1) > 24.0)
+    if box is None:
+        return None
+    s = image.width / arr.shape[1]
+    x0, y0 = int(box[0] * s), int(box[1] * s)
+    x1, y1 = min(image.width, int(np.ceil(box[2] * s))), min(image.height, int(np.ceil(box[3] * s)))
+    aspect = cfg.target_size[0] / cfg.target_size[1]
+    (lx, px), (ly, py) = _axis_layout(x0, x1, image.width, cfg.margin), _axis_layout(y0, y1, image.height, cfg.margin)
+    ch = int(round(max(ly, lx / aspect)))
+    cw = int(round(ch * aspect))
+    ox, oy = _offset(px, x0, x1, cw), _offset(py, y0, y1, ch)
+    canvas = Image.new("RGB", (cw, ch), fill)
+    canvas.paste(image, (ox - x0, oy - y0))  # the surroundings come along; only beyond the photo is fill
+    return canvas, {"product_box": [x0, y0, x1, y1], "canvas": [cw, ch]}
+
+
+def fit_to_target(image: Image.Image, cfg: EnhanceConfig, fill, upscaler: Upscaler | None):
+    """Pad to the target aspect and resize to the target size; small images go through the upscaler."""
+    tw, th = cfg.target_size
+    image = pad_to_aspect(image, tw / th, tuple(fill))
+    how = None
+    if cfg.upscale and image.width < tw:
+        how = "bicubic"
+        for _ in range(3 if upscaler is not None else 0):  # 2x per call; at most 8x
+            image, how = upscaler(image).convert("RGB"), "model"
+            if image.width >= tw:
+                break
+    resample = Image.Resampling.BICUBIC if image.width < tw else Image.Resampling.LANCZOS
+    return image.resize((tw, th), resample) if image.size != (tw, th) else image, how
+
+
+# ---------------------------------------------------------------- delivery
+_ENCODERS = {
+    "webp": ("WEBP", {"method": 4}),
+    "jpeg": ("JPEG", {"optimize": True, "progressive": True, "subsampling": "4:2:0"}),
+    "avif": ("AVIF", {"speed": 8}),  # speed 6 is 3x slower for a few % smaller files
+}
+
+
+def available_formats(formats) -> list[str]:
+    """The requested formats this Pillow build can write (AVIF needs a Pillow with libavif)."""
+    return [f for f in formats if f in _ENCODERS and (f != "avif" or features.check("avif"))]
+
+
+def renditions(image: Image.Image, sizes, formats, quality: int | dict[str, int] = 85) -> dict[str, bytes]:
+    """Encode the image at each (w, h) in each format: {"600x800.webp": bytes, ...}. No metadata is written."""
+    image = to_srgb(image, apply_exif=False)
+    out = {}
+    for w, h in sizes:
+        sized = image if image.size == (w, h) else pad_to_aspect(image, w / h).resize((w, h), Image.Resampling.LANCZOS)
+        for fmt in available_formats(formats):
+            name, options = _ENCODERS[fmt]
+            buf = io.BytesIO()
+            q = quality.get(fmt, 85) if isinstance(quality, dict) else quality
+            sized.save(buf, format=name, quality=q, **options)
+            out[f"{w}x{h}.{fmt}"] = buf.getvalue()
+    return out
+
+
+def enhance(image: Image.Image, config: EnhanceConfig | None = None, upscaler: Upscaler | None = None) -> EnhanceResult:
+    """Run the enabled steps on one product photo; deterministic, and never raises on odd image modes.
+
+    upscaler: a callable PIL -> PIL that enlarges 2x (e.g. `ml.sr.Upscaler`), used when the photo is smaller
+    than the target size; bicubic is used without one.
+    """
+    cfg = config or EnhanceConfig()
+    image = to_srgb(image, apply_exif=cfg.exif)
+    steps, details = (["exif"] if cfg.exif else []), {"source_size": list(image.size)}
+    for name, step in (("trim", trim_frame), ("white_balance", white_balance),
+                       ("background", clean_background), ("contrast", stretch_contrast)):
+        done = step(image, cfg) if getattr(cfg, name) else None
+        if done is not None:
+            image, details[name] = done
+            steps.append(name)
+    arr = working_copy(image, 256)
+    fill = WHITE if "background" in steps else tuple(int(c) for c in np.median(border_pixels(arr), axis=0))
+    done = centre_product(image, cfg, fill) if cfg.centre else None
+    if done is not None:
+        image, details["centre"] = done
+        steps.append("centre")
+    image, how = fit_to_target(image, cfg, fill, upscaler)
+    if how is not None:
+        steps.append("upscale")
+        details["upscale"] = how
+    rend = renditions(image, cfg.rendition_sizes, cfg.rendition_formats, cfg.rendition_quality)
+    return EnhanceResult(image, steps, rend, details)

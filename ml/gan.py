@@ -1,0 +1,226 @@
+"""Conditional GAN for product variants: a FiLM-conditioned residual generator, a projection discriminator
+(Miyato & Koyama 2018) with spectral norm, hinge losses, truncated sampling, and an encoder for inversion.
+
+Conditioning is a set of categorical attributes (e.g. category, colour), one embedding table per attribute,
+sized by `ml.vocab.AttributeVocab.sizes()`; index 0 of each is `<unk>`. This file does no I/O: the trainer
+(`ml.gan_train`) owns optimisers, EMA and checkpoints.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+
+@dataclass
+class GANConfig:
+    height: int = 64  # 3:4 portrait like the catalogue's packshots; CPU-trainable
+    width: int = 48
+    channels: int = 3  # 1 = grayscale catalogue
+    blocks: int = 4  # up/down blocks: G starts at (height, width) / 2**blocks, so 4x3 for 64x48
+    z_dim: int = 64  # shape/pose variety of packshots is low; a small z keeps inversion well-posed
+    g_width: int = 24  # G channels at full resolution (x8 at the start): ~1.5 M params, CPU-trainable
+    d_width: int = 24  # D channels at full resolution (x8 at the end)
+    e_width: int = 16  # encoder only needs a good first guess; inversion refines it
+    embed_dim: int = 32  # per attribute; concatenated with z into the condition vector
+    attr_sizes: list[int] = field(default_factory=lambda: [2])  # vocab.sizes(): one table per attribute
+    groups: int = 8  # GroupNorm groups under FiLM (per-sample norm: a sample never depends on its batch)
+
+    def __post_init__(self) -> None:
+        step = 2**self.blocks
+        if self.height % step or self.width % step:
+            raise ValueError(f"height and width must be divisible by 2**blocks = {step}")
+
+    @property
+    def start(self) -> tuple[int, int]:
+        return self.height // 2**self.blocks, self.width // 2**self.blocks
+
+    @property
+    def cond_dim(self) -> int:
+        return self.z_dim + self.embed_dim * len(self.attr_sizes)
+
+    def g_channels(self) -> list[int]:
+        """Channels from the start to full resolution: [8w, 4w, 2w, w, w] for 4 blocks."""
+        return [self.g_width * 2 ** max(self.blocks - 1 - i, 0) for i in range(self.blocks + 1)]
+
+    def d_channels(self) -> list[int]:
+        """Channels from full resolution down: [w, 2w, 4w, 8w] for 4 blocks."""
+        return [self.d_width * 2**i for i in range(self.blocks)]
+
+
+def _groups(channels: int, groups: int) -> int:
+    while channels % groups:
+        groups -= 1
+    return groups
+
+
+class FiLM(nn.Module):
+    """GroupNorm without affine, then a per-channel scale and shift predicted from the condition vector."""
+
+    def __init__(self, channels: int, cond_dim: int, groups: int):
+        super().__init__()
+        self.norm = nn.GroupNorm(_groups(channels, groups), channels, affine=False)
+        self.affine = nn.Linear(cond_dim, 2 * channels)
+        nn.init.zeros_(self.affine.weight)  # start as plain GroupNorm (scale 1, shift 0)
+        nn.init.zeros_(self.affine.bias)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        scale, shift = self.affine(cond)[:, :, None, None].chunk(2, dim=1)  # (b, c, 1, 1) each
+        return self.norm(x) * (1 + scale) + shift
+
+
+class UpBlock(nn.Module):
+    """BigGAN-style residual block: FiLM-ReLU-up-conv-FiLM-ReLU-conv, plus an up-1x1 shortcut."""
+
+    def __init__(self, c_in: int, c_out: int, cond_dim: int, groups: int):
+        super().__init__()
+        self.film1, self.film2 = FiLM(c_in, cond_dim, groups), FiLM(c_out, cond_dim, groups)
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
+        self.skip = nn.Conv2d(c_in, c_out, 1)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        up = F.interpolate(x, scale_factor=2, mode="nearest")  # (b, c_in, 2h, 2w)
+        h = F.interpolate(F.relu(self.film1(x, cond)), scale_factor=2, mode="nearest")
+        h = self.conv2(F.relu(self.film2(self.conv1(h), cond)))
+        return h + self.skip(up)  # (b, c_out, 2h, 2w)
+
+
+class AttributeEmbedding(nn.Module):
+    """One embedding table per attribute; outputs the tables' vectors concatenated."""
+
+    def __init__(self, sizes: list[int], dim: int):
+        super().__init__()
+        self.tables = nn.ModuleList(nn.Embedding(n, dim) for n in sizes)
+
+    def forward(self, attr_idx: torch.Tensor) -> torch.Tensor:  # (b, n_attr) -> (b, n_attr * dim)
+        return torch.cat([t(attr_idx[:, i]) for i, t in enumerate(self.tables)], dim=1)
+
+
+class Generator(nn.Module):
+    """G(z, attr_idx) -> image (b, c, h, w) in [-1, 1]."""
+
+    def __init__(self, config: GANConfig):
+        super().__init__()
+        self.config = config
+        ch = config.g_channels()
+        h0, w0 = config.start
+        self.embed = AttributeEmbedding(config.attr_sizes, config.embed_dim)
+        self.fc = nn.Linear(config.cond_dim, ch[0] * h0 * w0)
+        self.blocks = nn.ModuleList(
+            UpBlock(ch[i], ch[i + 1], config.cond_dim, config.groups) for i in range(config.blocks)
+        )
+        self.out_norm = nn.GroupNorm(_groups(ch[-1], config.groups), ch[-1])
+        self.out = nn.Conv2d(ch[-1], config.channels, 3, padding=1)
+
+    def forward(self, z: torch.Tensor, attr_idx: torch.Tensor) -> torch.Tensor:
+        cond = torch.cat([z, self.embed(attr_idx)], dim=1)  # (b, cond_dim)
+        h0, w0 = self.config.start
+        x = self.fc(cond).view(z.size(0), -1, h0, w0)  # (b, 8w, h0, w0)
+        for block in self.blocks:
+            x = block(x, cond)
+        return torch.tanh(self.out(F.relu(self.out_norm(x))))  # (b, c, h, w)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        attr_idx: torch.Tensor,
+        truncation: float | None = 0.7,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """n images for one condition (attr_idx (n_attr,)) or n conditions ((n, n_attr)); truncated z."""
+        device = next(self.parameters()).device
+        z = truncated_z(n, self.config.z_dim, truncation, generator).to(device)
+        attr_idx = torch.as_tensor(attr_idx, dtype=torch.long, device=device)
+        return self(z, attr_idx.expand(n, -1) if attr_idx.dim() == 1 else attr_idx)
+
+
+def truncated_z(
+    n: int, z_dim: int, truncation: float | None = None, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Standard normal z (n, z_dim), every entry resampled until |z| <= truncation (BigGAN's trick).
+
+    truncation=None (or >= 4) is the untruncated prior; 0 is the mean image. Lower means more typical,
+    less varied samples.
+    """
+    z = torch.randn(n, z_dim, generator=generator)
+    if truncation is None or truncation >= 4:
+        return z
+    if truncation <= 0:
+        return torch.zeros(n, z_dim)
+    for _ in range(100):
+        bad = z.abs() > truncation
+        if not bad.any():
+            break
+        z[bad] = torch.randn(int(bad.sum()), generator=generator)
+    return z.clamp(-truncation, truncation)
+
+
+class DownBlock(nn.Module):
+    """Residual block: (ReLU)-conv-ReLU-conv-avgpool, plus a 1x1-avgpool shortcut; all spectral-normed."""
+
+    def __init__(self, c_in: int, c_out: int, first: bool = False):
+        super().__init__()
+        self.first = first  # no ReLU on raw pixels
+        self.conv1 = spectral_norm(nn.Conv2d(c_in, c_out, 3, padding=1))
+        self.conv2 = spectral_norm(nn.Conv2d(c_out, c_out, 3, padding=1))
+        self.skip = spectral_norm(nn.Conv2d(c_in, c_out, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x if self.first else F.relu(x)
+        h = self.conv2(F.relu(self.conv1(h)))
+        return F.avg_pool2d(h + self.skip(x), 2)  # (b, c_out, h/2, w/2)
+
+
+class Discriminator(nn.Module):
+    """Projection discriminator: D(x, y) = psi(phi(x)) + sum_a <embed_a(y_a), phi(x)>. Returns logits (b,)."""
+
+    def __init__(self, config: GANConfig):
+        super().__init__()
+        ch = [config.channels] + config.d_channels()
+        self.blocks = nn.Sequential(*(DownBlock(ch[i], ch[i + 1], first=i == 0) for i in range(config.blocks)))
+        self.linear = spectral_norm(nn.Linear(ch[-1], 1))
+        self.embeds = nn.ModuleList(spectral_norm(nn.Embedding(n, ch[-1])) for n in config.attr_sizes)
+
+    def forward(self, x: torch.Tensor, attr_idx: torch.Tensor) -> torch.Tensor:
+        phi = F.relu(self.blocks(x)).sum(dim=(2, 3))  # (b, 8w): global sum pooling
+        out = self.linear(phi).squeeze(1)  # (b,)
+        for i, embed in enumerate(self.embeds):
+            out = out + (embed(attr_idx[:, i]) * phi).sum(dim=1)
+        return out
+
+
+class Encoder(nn.Module):
+    """E(x) -> z: strided convs and a linear head; the starting guess for inversion."""
+
+    def __init__(self, config: GANConfig):
+        super().__init__()
+        layers, c_in = [], config.channels
+        for i in range(config.blocks):
+            c_out = config.e_width * 2 ** min(i, 3)
+            layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
+            c_in = c_out
+        self.features = nn.Sequential(*layers)
+        h0, w0 = config.start
+        self.head = nn.Linear(c_in * h0 * w0, config.z_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (b, c, h, w) -> (b, z_dim)
+        return self.head(self.features(x).flatten(1))
+
+
+def d_hinge_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """E[relu(1 - D(real))] + E[relu(1 + D(fake))]."""
+    return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+
+
+def g_hinge_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """-E[D(G(z))]."""
+    return -fake_logits.mean()
+
+
+def count_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

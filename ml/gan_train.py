@@ -1,0 +1,269 @@
+"""Training the conditional GAN: hinge loss, spectral-norm projection D, DiffAugment, TTUR Adam(0, 0.9), an EMA
+generator for sampling, and an encoder trained alongside so that inversion starts from a good guess.
+
+    trainer = GANTrainer(GANConfig(attr_sizes=vocab.sizes()), images, attr_idx, vocab, seed=0)
+    trainer.train(minutes=5, callback=lambda step, losses: print(step, losses))
+    trainer.save("run.safetensors")        # full state, for --resume: GANTrainer.load(path, images, attr_idx)
+    trainer.export("gan.safetensors")      # sampling checkpoint: EMA G + E + config + vocab (a few MB)
+
+Resume is exact: model weights, EMA, all three Adam states (flattened to tensors, hyper-parameters in the JSON
+meta), the step, the loss history and the trainer's random generator are saved, so a resumed run continues
+as if it had never stopped (on the same device and thread count).
+"""
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw
+
+from . import checkpoint
+from .augment import DEFAULT_POLICY, diff_augment
+from .gan import Discriminator, Encoder, GANConfig, Generator, d_hinge_loss, g_hinge_loss
+from .images import uint8_batch_to_tensor
+from .vocab import AttributeVocab
+
+TRAIN_KIND, SAMPLER_KIND, VERSION = "gan-train", "gan", 1
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    lr: float = 2e-4  # G's learning rate
+    lr_d: float = 4e-4  # TTUR (Heusel et al. 2017): D learns faster than G; fine with spectral norm
+    lr_e: float = 4e-4  # the encoder regresses a moving target and only needs to keep up
+    batch_size: int = 32
+    ema_decay: float = 0.999  # reached after warm-up: decay_t = min(ema_decay, (1 + t) / (10 + t))
+    augment: str = DEFAULT_POLICY  # no "color": it would blur colour labels (see ml.augment)
+    recon_weight: float = 1.0  # L1 of G(E(x), c) vs real x, trained into G and E: learns shapes in minutes
+    latent_weight: float = 1.0  # ||E(G_ema(z, c)) - z||^2, trained into E: E inverts the sampling generator
+    device: str = "cpu"
+
+
+def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model, for parameters; buffers are copied."""
+    with torch.no_grad():
+        for pe, pm in zip(ema.parameters(), model.parameters()):
+            pe.lerp_(pm, 1.0 - decay)
+        for be, bm in zip(ema.buffers(), model.buffers()):
+            be.copy_(bm)
+
+
+def _optim_tensors(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    """Flatten an optimiser's state into tensors (safetensors) and its param groups into JSON meta."""
+    sd = opt.state_dict()
+    tensors = {f"{prefix}.{pid}.{k}": torch.as_tensor(v) for pid, st in sd["state"].items() for k, v in st.items()}
+    return tensors, sd["param_groups"]
+
+
+def _load_optim(opt: torch.optim.Optimizer, prefix: str, tensors: dict, groups: list) -> None:
+    state: dict[int, dict] = {}
+    for key, value in tensors.items():
+        if key.startswith(prefix + "."):
+            pid, name = key[len(prefix) + 1 :].split(".", 1)
+            state.setdefault(int(pid), {})[name] = value
+    opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+class GANTrainer:
+    """Owns G, D, E, the EMA generator, their optimisers and the loss history.
+
+    images: uint8 (n, h, w, c) (or (n, h, w) grayscale) at the config's size; attr_idx: (n, n_attr) indices
+    from `vocab.encode`. Keyword arguments are `TrainConfig` fields (seed, lr, batch_size, ema_decay, ...).
+    """
+
+    def __init__(self, config: GANConfig, images, attr_idx, vocab: AttributeVocab,
+                 train: TrainConfig | None = None, **kwargs):
+        self.config, self.vocab = config, vocab
+        self.train_config = TrainConfig(**{**asdict(train or TrainConfig()), **kwargs})
+        self.device = torch.device(self.train_config.device)
+        self.images, self.attr_idx = self._check_data(images, attr_idx)
+        self.gen = torch.Generator().manual_seed(self.train_config.seed)  # all of training's randomness
+        torch.manual_seed(self.train_config.seed)  # weight init only
+        self.G, self.D, self.E = (m(config).to(self.device) for m in (Generator, Discriminator, Encoder))
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        tc = self.train_config
+        self.opt_g = torch.optim.Adam(self.G.parameters(), tc.lr, betas=(0.0, 0.9))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), tc.lr_d, betas=(0.0, 0.9))
+        self.opt_e = torch.optim.Adam(self.E.parameters(), tc.lr_e, betas=(0.0, 0.9))
+        self.step_count = 0
+        self.history: list[dict[str, float]] = []
+
+    def _check_data(self, images, attr_idx) -> tuple[torch.Tensor, torch.Tensor]:
+        images = torch.as_tensor(np.asarray(images, dtype=np.uint8))
+        images = images.unsqueeze(-1) if images.dim() == 3 else images  # (n, h, w, c)
+        c = self.config
+        if tuple(images.shape[1:]) != (c.height, c.width, c.channels):
+            raise ValueError(f"images are {tuple(images.shape[1:])}, config wants {(c.height, c.width, c.channels)}")
+        attr_idx = torch.as_tensor(np.asarray(attr_idx), dtype=torch.long).reshape(len(images), -1)
+        if attr_idx.shape[1] != len(c.attr_sizes) or (attr_idx >= torch.tensor(c.attr_sizes)).any():
+            raise ValueError("attr_idx does not match config.attr_sizes (one index per attribute, in range)")
+        return images, attr_idx
+
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.randint(len(self.images), (self.train_config.batch_size,), generator=self.gen)
+        real = uint8_batch_to_tensor(self.images[idx].numpy()).to(self.device)  # (b, c, h, w)
+        return real, self.attr_idx[idx].to(self.device)  # (b, n_attr)
+
+    def _z(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.config.z_dim, generator=self.gen).to(self.device)
+
+    def _aug(self, x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x, self.train_config.augment, self.gen) if self.train_config.augment else x
+
+    def step(self) -> dict[str, float]:
+        """One D step, one G step (+ reconstruction), one EMA update, one encoder step. Returns the losses."""
+        real, attrs = self._batch()
+        losses = {"d": self._d_step(real, attrs)}
+        losses.update(self._g_step(real, attrs))
+        decay = min(self.train_config.ema_decay, (1 + self.step_count) / (10 + self.step_count))
+        ema_update(self.G_ema, self.G, decay)
+        losses["e_latent"] = self._e_step(attrs)
+        self.step_count += 1
+        losses = {"step": self.step_count, **losses}
+        self.history.append(losses)
+        return losses
+
+    def _d_step(self, real: torch.Tensor, attrs: torch.Tensor) -> float:
+        with torch.no_grad():
+            fake = self.G(self._z(len(real)), attrs)  # (b, c, h, w)
+        loss = d_hinge_loss(self.D(self._aug(real), attrs), self.D(self._aug(fake), attrs))
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        return loss.item()
+
+    def _g_step(self, real: torch.Tensor, attrs: torch.Tensor) -> dict[str, float]:
+        self.D.requires_grad_(False)  # G's step needs D's input gradient only
+        fake = self.G(self._z(len(real)), attrs)
+        loss_adv = g_hinge_loss(self.D(self._aug(fake), attrs))
+        self.D.requires_grad_(True)
+        loss, out = loss_adv, {"g": loss_adv.item()}
+        self.opt_e.zero_grad(set_to_none=True)
+        if self.train_config.recon_weight > 0:
+            # autoencoding path: G learns to draw the catalogue from E's codes long before the adversarial
+            # signal alone would get there on a CPU budget; the GAN loss keeps samples sharp and varied
+            recon = F.l1_loss(self.G(self.E(real), attrs), real)
+            loss, out["recon"] = loss + self.train_config.recon_weight * recon, recon.item()
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        return out
+
+    def _e_step(self, attrs: torch.Tensor) -> float:
+        """E learns to invert the EMA generator: ||E(G_ema(z, c)) - z||^2 (plus, already, the recon grads)."""
+        z = self._z(len(attrs))
+        with torch.no_grad():
+            fake = self.G_ema(z, attrs)
+        loss = F.mse_loss(self.E(fake), z)
+        (self.train_config.latent_weight * loss).backward()  # accumulates onto the recon gradient
+        self.opt_e.step()
+        return loss.item()
+
+    def train(self, steps: int | None = None, minutes: float | None = None,
+              callback: Callable[[int, dict], bool | None] | None = None) -> list[dict[str, float]]:
+        """Run `steps` more steps and/or until `minutes` have passed (at least one limit is required).
+
+        callback(step, losses) is called after every step (progress bars, periodic checkpoints); returning
+        True stops training early (e.g. a cancelled job). Returns the history.
+        """
+        if steps is None and minutes is None:
+            raise ValueError("give steps or minutes")
+        self.G.train(), self.D.train(), self.E.train()
+        start, done = time.monotonic(), 0
+        while (steps is None or done < steps) and (minutes is None or time.monotonic() - start < minutes * 60):
+            losses = self.step()
+            done += 1
+            if callback is not None and callback(self.step_count, losses):
+                break
+        return self.history
+
+    # --- checkpoints -------------------------------------------------------------------------------------
+
+    def _meta(self, kind: str) -> dict:
+        return {"kind": kind, "version": VERSION, "config": asdict(self.config), "vocab": self.vocab.to_dict(),
+                "step": self.step_count, "n_images": len(self.images)}
+
+    def save(self, path) -> str:
+        """Full training state (for --resume); returns the file's sha256."""
+        tensors = {}
+        for name in ("G", "D", "E", "G_ema"):
+            tensors.update(checkpoint.state_dict_with_prefix(name, getattr(self, name)))
+        meta = {**self._meta(TRAIN_KIND), "train": asdict(self.train_config), "optim": {}}
+        for name in ("opt_g", "opt_d", "opt_e"):
+            opt_tensors, meta["optim"][name] = _optim_tensors(name, getattr(self, name))
+            tensors.update(opt_tensors)
+        tensors["rng"] = self.gen.get_state()
+        meta["history_keys"] = list(self.history[0]) if self.history else []
+        tensors["history"] = torch.tensor([[h[k] for k in meta["history_keys"]] for h in self.history],
+                                          dtype=torch.float64).reshape(len(self.history), -1)
+        return checkpoint.save(path, tensors, meta)
+
+    @classmethod
+    def load(cls, path, images, attr_idx, expected_sha256: str | None = None, **overrides) -> "GANTrainer":
+        """Rebuild a trainer from `save`'s file and the same data; overrides (e.g. device) replace saved fields."""
+        tensors, meta = checkpoint.load(path, expected_sha256)
+        if meta.get("kind") != TRAIN_KIND:
+            raise checkpoint.CheckpointError(f"{path} is not a GAN training checkpoint")
+        train = TrainConfig(**{**meta["train"], **overrides})
+        trainer = cls(GANConfig(**meta["config"]), images, attr_idx, AttributeVocab.from_dict(meta["vocab"]), train)
+        for name in ("G", "D", "E", "G_ema"):
+            checkpoint.load_prefixed(getattr(trainer, name), name, tensors)
+        for name in ("opt_g", "opt_d", "opt_e"):
+            _load_optim(getattr(trainer, name), name, tensors, meta["optim"][name])
+        trainer.gen.set_state(tensors["rng"])
+        trainer.step_count = meta["step"]
+        keys = meta["history_keys"]
+        trainer.history = [{k: (int(v) if k == "step" else v) for k, v in zip(keys, row)}
+                           for row in tensors["history"].tolist()]
+        return trainer
+
+    def export(self, path) -> str:
+        """Sampling checkpoint: EMA generator + encoder + config + vocab. Returns its sha256."""
+        tensors = {**checkpoint.state_dict_with_prefix("G", self.G_ema),
+                   **checkpoint.state_dict_with_prefix("E", self.E)}
+        return checkpoint.save(path, tensors, self._meta(SAMPLER_KIND))
+
+
+# --- loss curves ----------------------------------------------------------------------------------------
+
+PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189), (140, 86, 75)]
+
+
+def _smooth(values: np.ndarray, n: int) -> np.ndarray:
+    if len(values) < 3:
+        return values
+    n = max(1, min(n, len(values) // 3))
+    return np.convolve(np.pad(values, (n - 1, 0), mode="edge"), np.ones(n) / n, mode="valid")
+
+
+def plot_losses(history: list[dict[str, float]], path, size: tuple[int, int] = (640, 360)) -> None:
+    """Draw every loss in `history` (moving average) against the step, as a PNG, with Pillow."""
+    keys = [k for k in (history[0] if history else {}) if k != "step"]
+    w, h, pad = size[0], size[1], 40
+    img = Image.new("RGB", size, (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    if not keys:
+        img.save(path)
+        return
+    curves = {k: _smooth(np.array([e[k] for e in history], dtype=np.float64), 25) for k in keys}
+    lo = min(c.min() for c in curves.values())
+    hi = max(max(c.max() for c in curves.values()), lo + 1e-6)
+    draw.rectangle([pad, 10, w - 10, h - pad], outline=(0, 0, 0))
+    for value, y in ((hi, 10), (lo, h - pad)):
+        draw.text((2, y - 5), f"{value:.2f}", fill=(0, 0, 0))
+    draw.text((pad, h - pad + 6), "step 1", fill=(0, 0, 0))
+    draw.text((w - 80, h - pad + 6), f"step {len(history)}", fill=(0, 0, 0))
+    for i, (key, curve) in enumerate(curves.items()):
+        xs = pad + np.linspace(0, 1, len(curve)) * (w - 10 - pad)
+        ys = h - pad - (curve - lo) / (hi - lo) * (h - pad - 10)
+        colour = PALETTE[i % len(PALETTE)]
+        if len(curve) > 1:
+            draw.line(list(zip(xs.tolist(), ys.tolist())), fill=colour, width=2)
+        draw.text((pad + 8 + 70 * i, h - 18), key, fill=colour)
+    img.save(path)

@@ -1,0 +1,142 @@
+"""prodimg's actions and panels on the host shop's own admin pages.
+
+The host registers its product and product-image admins as usual; `extend_host_admins()` (called from the
+app's ready(), after admin autodiscovery) adds the actions and a panel of generated images to them. A host with
+its own admin site can instead subclass `ProdimgImageAdminMixin` / `ProdimgProductAdminMixin`.
+"""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils.html import format_html, format_html_join
+
+from .admin_html import generated_card, job_line
+from .host import get_image_model, get_product_model, images_of_products
+from .models import GeneratedImage, ImageJob
+from .services import jobs
+from .services.variants import variant_params
+
+ACTION_PERMS = {"generate_variants": "prodimg_plugin.generate_variants"}
+
+
+def _queue(modeladmin, request, images, kind: str, params: dict, perm: str) -> list[ImageJob]:
+    if not request.user.has_perm(perm):
+        raise PermissionDenied
+    images = list(images)
+    if not images:
+        modeladmin.message_user(request, "No product images selected.", messages.WARNING)
+        return []
+    with transaction.atomic():
+        created = jobs.create_jobs(kind, images, params, request.user)
+    modeladmin.message_user(
+        request,
+        f"Queued {len(created)} {ImageJob.Kind(kind).label.lower()} job(s) (#{', #'.join(str(j.pk) for j in created)}). "
+        "Results appear on the product's page for review.",
+        messages.SUCCESS,
+    )
+    return created
+
+
+@admin.action(description="Generate variants (AI)", permissions=["prodimg_generate"])
+def generate_variants(modeladmin, request, queryset):
+    """One job per selected image with the default settings (4 colourways)."""
+    images = queryset if queryset.model is get_image_model() else images_of_products(queryset)
+    _queue(modeladmin, request, images, ImageJob.Kind.VARIANTS, variant_params(), ACTION_PERMS["generate_variants"])
+
+
+def _has_perm(codename: str):
+    def check(self, request) -> bool:
+        return request.user.has_perm(f"prodimg_plugin.{codename}")
+
+    return check
+
+
+def generated_panel(image_ids, next_url: str):
+    generated = GeneratedImage.objects.filter(source_id__in=image_ids).select_related("source").order_by("-created_at")[:60]
+    recent = ImageJob.objects.filter(source_id__in=image_ids).order_by("-created_at")[:10]
+    cards = format_html_join("", "{}", ((generated_card(g, next_url),) for g in generated))
+    lines = format_html_join("", "{}", ((job_line(j),) for j in recent))
+    if not generated and not recent:
+        return format_html('<p class="help">{}</p>', "No AI images yet. Use the “Generate variants” action.")
+    return format_html('<div>{}</div><div style="margin-top:8px">{}</div>', cards, lines)
+
+
+class GeneratedForImageInline(admin.TabularInline):
+    """Generated images of one host image, on that image's admin page."""
+
+    model = GeneratedImage
+    fk_name = "source"
+    fields = ("preview", "kind", "status", "params", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "AI-generated images"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Image")
+    def preview(self, obj):
+        from .admin_html import thumb
+
+        return thumb(obj.image, 96)
+
+
+class ProdimgImageAdminMixin:
+    """For the host's product-image admin: the actions and an inline of generated images."""
+
+    prodimg_actions = [generate_variants]
+
+    @admin.display(description="AI images")
+    def prodimg_panel(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        return generated_panel([obj.pk], self._prodimg_next(obj))
+
+    def _prodimg_next(self, obj) -> str:
+        from django.urls import reverse
+
+        return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+class ProdimgProductAdminMixin(ProdimgImageAdminMixin):
+    """For the host's product admin: the actions and a panel of its images' generated images and jobs."""
+
+    @admin.display(description="AI images")
+    def prodimg_panel(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        ids = list(images_of_products([obj]).values_list("pk", flat=True))
+        return generated_panel(ids, self._prodimg_next(obj))
+
+
+def _extend(model_admin, mixin, add_inline: bool) -> None:
+    model_admin.actions = list(model_admin.actions or []) + [a for a in mixin.prodimg_actions if a not in (model_admin.actions or [])]
+    model_admin.has_prodimg_generate_permission = _has_perm("generate_variants").__get__(model_admin)
+    panel = mixin.prodimg_panel.__get__(model_admin)
+    model_admin.prodimg_panel = panel
+    model_admin._prodimg_next = ProdimgImageAdminMixin._prodimg_next.__get__(model_admin)
+    model_admin.readonly_fields = tuple(model_admin.readonly_fields) + ("prodimg_panel",)
+    if model_admin.fieldsets:
+        model_admin.fieldsets = tuple(model_admin.fieldsets) + (("AI images", {"fields": ("prodimg_panel",)}),)
+    elif model_admin.fields:
+        model_admin.fields = tuple(model_admin.fields) + ("prodimg_panel",)
+    if add_inline and GeneratedForImageInline not in model_admin.inlines:
+        model_admin.inlines = list(model_admin.inlines) + [GeneratedForImageInline]
+
+
+def extend_host_admins(site=None) -> None:
+    """Add prodimg's actions and panels to the host's registered image and product admins."""
+    site = site or admin.site
+    try:
+        image_model, product_model = get_image_model(), get_product_model()
+    except Exception:  # misconfiguration is reported by the system checks
+        return
+    if image_model in site._registry and not getattr(site._registry[image_model], "_prodimg_extended", False):
+        _extend(site._registry[image_model], ProdimgImageAdminMixin, add_inline=False)
+        site._registry[image_model]._prodimg_extended = True
+    if product_model in site._registry and not getattr(site._registry[product_model], "_prodimg_extended", False):
+        _extend(site._registry[product_model], ProdimgProductAdminMixin, add_inline=False)
+        site._registry[product_model]._prodimg_extended = True

@@ -1,0 +1,53 @@
+from rest_framework import serializers
+
+from ..conf import prodimg_settings
+from ..host import get_image_model
+from ..models import GeneratedImage, ImageJob
+
+
+class GeneratedImageSerializer(serializers.ModelSerializer):
+    image = serializers.SerializerMethodField()
+
+    class Meta:
+        model = GeneratedImage
+        fields = ["id", "source", "job", "slot", "kind", "status", "image", "width", "height", "params", "seed",
+                  "model_version", "reviewed_at", "created_at"]
+        read_only_fields = fields
+
+    def get_image(self, obj) -> str | None:
+        if not obj.image:
+            return None
+        request = self.context.get("request")
+        return request.build_absolute_uri(obj.image.url) if request else obj.image.url
+
+
+class ImageJobSerializer(serializers.ModelSerializer):
+    results = GeneratedImageSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ImageJob
+        fields = ["id", "kind", "status", "source", "params", "progress", "error", "attempts", "created_at",
+                  "started_at", "finished_at", "results"]
+        read_only_fields = fields
+
+
+class VariantRequestSerializer(serializers.Serializer):
+    images = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=100,
+                                   help_text="Ids of the host's product images.")
+    count = serializers.IntegerField(required=False, min_value=1)
+    mode = serializers.ChoiceField(choices=["colourways", "design"], default="colourways")
+    colours = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=12)
+    strength = serializers.FloatField(required=False, min_value=0.0, max_value=2.0, default=0.5)
+
+    def validate_count(self, value):
+        cap = prodimg_settings.VARIANTS_MAX_COUNT
+        if value > cap:
+            raise serializers.ValidationError(f"At most {cap} variants per image.")
+        return value
+
+    def validate_images(self, ids):
+        found = set(get_image_model()._default_manager.filter(pk__in=ids).values_list("pk", flat=True))
+        missing = sorted(set(ids) - found)
+        if missing:
+            raise serializers.ValidationError(f"Unknown product image id(s): {', '.join(map(str, missing))}.")
+        return list(dict.fromkeys(ids))

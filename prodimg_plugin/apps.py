@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class ProdimgConfig(AppConfig):
+    name = "prodimg_plugin"
+    verbose_name = "AI product images"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks, receivers  # noqa: F401  (registers checks and signal receivers)
+        from .conf import prodimg_settings
+
+        if prodimg_settings.EXTEND_ADMIN:
+            from .admin_host import extend_host_admins
+
+            extend_host_admins()

@@ -1,0 +1,102 @@
+"""prodimg's settings: one namespaced dict, `PRODIMG`, read lazily.
+
+    from prodimg_plugin.conf import prodimg_settings
+    prodimg_settings.IMAGE_MODEL
+
+Values are looked up on first use and forgotten when Django's `setting_changed` fires, so
+`override_settings(PRODIMG={...})` works in tests. Dotted paths listed in IMPORT_STRINGS are imported on use.
+"""
+from __future__ import annotations
+
+from importlib import import_module
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+DEFAULTS = {
+    # binding to the host shop
+    "IMAGE_MODEL": None,  # "app_label.ModelName" of the host's product-image model (required)
+    "IMAGE_FIELD": "image",  # its ImageField
+    "PRODUCT_FIELD": "product",  # FK from the image to the product
+    "ATTRIBUTES": None,  # dotted path of callable(image) -> {"category": ..., "colour": ...} (required)
+    "EXTEND_ADMIN": True,  # add prodimg's actions and panels to the host's registered admins
+    # models
+    "DEVICE": "auto",  # "auto" (GPU when present), "cpu" or "cuda"
+    "BUNDLED_WEIGHTS_DIR": None,  # folder of default weights (<kind>.safetensors) used until one is trained
+    "WEIGHTS_UPLOAD_TO": "prodimg/models/",
+    "TORCH_THREADS": None,  # threads per worker process; None lets torch decide
+    # generation
+    "VARIANTS_DEFAULT_COUNT": 4,
+    "VARIANTS_MAX_COUNT": 12,
+    "VARIANT_MODES": ["colourways", "design"],
+    "GENERATED_UPLOAD_TO": "prodimg/generated/",
+    "OUTPUT_FORMAT": "PNG",
+    # jobs
+    "JOB_MAX_ATTEMPTS": 3,
+    "RUN_JOBS_INLINE": False,  # run a job in the enqueuing process (tests, `prodimg_backfill --inline`)
+    "JOB_LEASE_SECONDS": 120,  # a running job whose heartbeat is older than this is picked up again
+    "JOB_RETRY_BACKOFF_SECONDS": 10,  # doubled after each failed attempt
+    "JOB_QUEUE_STALE_SECONDS": 600,  # a queued job untouched for this long is enqueued again
+    # input safety
+    "MAX_IMAGE_PIXELS": 40_000_000,
+    "MAX_UPLOAD_BYTES": 20 * 1024 * 1024,
+    # storefront
+    "RECOMMENDER": "prodimg_plugin.recommenders.OriginalImageRecommender",
+}
+
+IMPORT_STRINGS = {"ATTRIBUTES", "RECOMMENDER"}
+
+
+class ProdimgSettings:
+    """Attribute access to PRODIMG with defaults; cached until settings change."""
+
+    def __init__(self, defaults: dict | None = None):
+        self.defaults = defaults or DEFAULTS
+        self._cached: set[str] = set()
+
+    @property
+    def user_settings(self) -> dict:
+        if not hasattr(self, "_user_settings"):
+            self._user_settings = getattr(settings, "PRODIMG", {}) or {}
+        return self._user_settings
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("_") or attr not in self.defaults:
+            raise AttributeError(f"Invalid prodimg setting: {attr!r}")
+        value = self.user_settings.get(attr, self.defaults[attr])
+        if attr in IMPORT_STRINGS and isinstance(value, str):
+            value = import_string(value)
+        self._cached.add(attr)
+        setattr(self, attr, value)
+        return value
+
+    def raw(self, attr: str):
+        """The setting as written (a dotted path stays a string)."""
+        return self.user_settings.get(attr, self.defaults[attr])
+
+    def reload(self) -> None:
+        for attr in self._cached:
+            delattr(self, attr)
+        self._cached.clear()
+        if hasattr(self, "_user_settings"):
+            delattr(self, "_user_settings")
+
+
+prodimg_settings = ProdimgSettings()
+
+
+def _reload(*, setting: str, **kwargs) -> None:
+    if setting == "PRODIMG":
+        prodimg_settings.reload()
+
+
+setting_changed.connect(_reload)
+
+
+def image_model_label() -> str:
+    """The host image model's label, read for model definitions and migrations (like AUTH_USER_MODEL)."""
+    return (getattr(settings, "PRODIMG", {}) or {}).get("IMAGE_MODEL") or "prodimg_plugin.MissingImageModel"
+
+
+__all__ = ["prodimg_settings", "DEFAULTS", "import_module"]

@@ -1,0 +1,61 @@
+"""The one place that knows how to reach the host shop's image model (like wagtail's get_image_model)."""
+from __future__ import annotations
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+
+from .conf import prodimg_settings
+
+
+def get_image_model():
+    """The host's product-image model class named by PRODIMG["IMAGE_MODEL"]."""
+    label = prodimg_settings.IMAGE_MODEL
+    if not label:
+        raise ImproperlyConfigured('Set PRODIMG["IMAGE_MODEL"] to your product-image model, e.g. "catalog.ProductImage".')
+    try:
+        return apps.get_model(label, require_ready=False)
+    except (ValueError, LookupError) as exc:
+        raise ImproperlyConfigured(
+            f'PRODIMG["IMAGE_MODEL"] = {label!r} is not an installed model ("app_label.ModelName"): {exc}'
+        ) from exc
+
+
+def get_product_model():
+    """The model that PRODIMG["PRODUCT_FIELD"] points at."""
+    return product_field().related_model
+
+
+def product_field():
+    model = get_image_model()
+    name = prodimg_settings.PRODUCT_FIELD
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist as exc:
+        raise ImproperlyConfigured(f'PRODIMG["PRODUCT_FIELD"] = {name!r} is not a field of {model.__name__}') from exc
+    if not field.many_to_one:
+        raise ImproperlyConfigured(f'PRODIMG["PRODUCT_FIELD"] = {name!r} must be a ForeignKey to the product')
+    return field
+
+
+def image_file(image):
+    """The FieldFile of a host image."""
+    return getattr(image, prodimg_settings.IMAGE_FIELD)
+
+
+def product_of(image):
+    return getattr(image, prodimg_settings.PRODUCT_FIELD)
+
+
+def product_id_of(image):
+    return getattr(image, prodimg_settings.PRODUCT_FIELD + "_id")
+
+
+def attributes_of(image) -> dict[str, str]:
+    """The attributes hook's answer for one image, values as lower-case strings, empty ones dropped."""
+    raw = prodimg_settings.ATTRIBUTES(image) or {}
+    return {str(k): str(v).strip().lower() for k, v in raw.items() if v not in (None, "")}
+
+
+def images_of_products(products):
+    """Host images of the given products (a queryset or list)."""
+    return get_image_model()._default_manager.filter(**{prodimg_settings.PRODUCT_FIELD + "__in": products})

@@ -1,0 +1,86 @@
+"""Train a model on the shop's catalogue (or a folder + labels CSV) and register it as a ModelVersion."""
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from ...services import datasets, training
+
+
+class Command(BaseCommand):
+    help = "Train a prodimg model: gan (variants). Progress bar, checkpoints every few minutes, --resume after a kill."
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", choices=sorted(training.ADAPTERS))
+        limit = parser.add_mutually_exclusive_group()
+        limit.add_argument("--minutes", type=float, help="train for this long")
+        limit.add_argument("--epochs", type=int, help="passes over the training images")
+        limit.add_argument("--steps", type=int, help="optimiser steps")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir")
+        parser.add_argument("--batch-size", type=int, default=32)
+        parser.add_argument("--size", default="64x48", help="HEIGHTxWIDTH of the model (default 64x48, 3:4)")
+        parser.add_argument("--grayscale", action="store_true")
+        parser.add_argument("--checkpoint-dir", type=Path, help="default: checkpoints/<kind>")
+        parser.add_argument("--checkpoint-minutes", type=float, default=3.0)
+        parser.add_argument("--from-folder", type=Path, help="train on images in this folder instead of the catalogue")
+        parser.add_argument("--labels", type=Path, help="CSV naming the images (--image-column) and their attributes")
+        parser.add_argument("--image-column", default="original")
+        parser.add_argument("--attributes", default="articleType,baseColour", help="CSV columns used as conditions")
+        parser.add_argument("--split", default="train", help="rows of this split only ('' for all)")
+        parser.add_argument("--limit", type=int, help="at most this many images")
+        parser.add_argument("--no-activate", action="store_true", help="register the version without activating it")
+        parser.add_argument("--export-to", type=Path, help="also write <kind>.safetensors + <kind>.json here")
+
+    def handle(self, *args, **o):
+        if not (o["minutes"] or o["epochs"] or o["steps"]):
+            raise CommandError("say how long to train: --minutes N, --epochs N or --steps N")
+        height, width = _size(o["size"])
+        opts = training.TrainOptions(
+            kind=o["kind"], seed=o["seed"], minutes=o["minutes"], epochs=o["epochs"], steps=o["steps"],
+            batch_size=o["batch_size"], height=height, width=width, channels=1 if o["grayscale"] else 3,
+            checkpoint_dir=o["checkpoint_dir"] or Path("checkpoints") / o["kind"],
+            checkpoint_minutes=o["checkpoint_minutes"], resume=o["resume"], activate=not o["no_activate"],
+            export_to=o["export_to"], command="manage.py " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["prodimg_train"]
+            else f"manage.py prodimg_train {o['kind']}",
+        )
+        data = self._data(o, opts)
+        self.stdout.write(f"Training {opts.kind} on {len(data.images)} images"
+                          f"{f' ({len(data.skipped)} unreadable, skipped)' if data.skipped else ''}.")
+        bar = tqdm(total=training.total_steps(opts, len(data.images)), unit="step", file=self.stderr._out,
+                   disable=o["verbosity"] == 0, dynamic_ncols=True)
+
+        def on_step(step, losses):
+            bar.update(1)
+            bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items() if k != "step"}, refresh=False)
+
+        try:
+            version = training.train(opts, data, on_step)
+        except (ValueError, FileNotFoundError) as exc:
+            raise CommandError(str(exc)) from exc
+        finally:
+            bar.close()
+        self.stdout.write(self.style.SUCCESS(
+            f"Saved {version} ({version.weights.name}, sha256 {version.sha256[:12]}); "
+            f"loss curves in {opts.checkpoint_dir / 'losses.png'}."))
+
+    def _data(self, o, opts) -> datasets.Dataset:
+        if o["from_folder"]:
+            if not o["labels"]:
+                raise CommandError("--from-folder needs --labels CSV")
+            attrs = [a.strip() for a in o["attributes"].split(",") if a.strip()]
+            return datasets.from_folder(o["from_folder"], o["labels"], attrs, opts.height, opts.width, opts.channels,
+                                        o["image_column"], o["split"] or None, o["limit"])
+        return datasets.from_catalogue(opts.height, opts.width, opts.channels, o["limit"])
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise CommandError(f"--size must look like 64x48 (HEIGHTxWIDTH), not {text!r}") from None
+    return h, w

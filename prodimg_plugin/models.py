@@ -1,0 +1,165 @@
+"""prodimg's tables: model versions, jobs, generated images and storefront events.
+
+`GeneratedImage.source` and `ImageJob.source` point at the host's product-image model, named by
+PRODIMG["IMAGE_MODEL"] (read here the way AUTH_USER_MODEL is).
+"""
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .conf import image_model_label, prodimg_settings
+
+
+def weights_upload_to(instance: "ModelVersion", filename: str) -> str:
+    return f"{prodimg_settings.WEIGHTS_UPLOAD_TO}{instance.kind}/{filename}"
+
+
+def generated_upload_to(instance: "GeneratedImage", filename: str) -> str:
+    # a random token: files of unapproved images cannot be guessed from ids
+    return f"{prodimg_settings.GENERATED_UPLOAD_TO}{instance.kind}/{secrets.token_hex(12)}-{filename}"
+
+
+class ModelVersion(models.Model):
+    """One trained model file. At most one version per kind is active; jobs use the active one."""
+
+    class Kind(models.TextChoices):
+        GAN = "gan", _("Variant GAN")
+        CVAE = "cvae", _("Attribute-edit CVAE")
+        EVALUATOR = "evaluator", _("Evaluator classifier")
+        SR = "sr", _("Super-resolution")
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, db_index=True)
+    name = models.CharField(max_length=200, blank=True)
+    weights = models.FileField(upload_to=weights_upload_to, max_length=300)
+    sha256 = models.CharField(max_length=64)
+    config = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    command = models.TextField(blank=True, help_text=_("The command that made these weights."))
+    active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("train_models", "Can train and activate prodimg models")]
+        constraints = [
+            models.UniqueConstraint(fields=["kind"], condition=models.Q(active=True), name="prodimg_one_active_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}{' (active)' if self.active else ''}"
+
+
+class ImageJob(models.Model):
+    """A unit of work for a worker. The row is the truth; the queue is only a doorbell."""
+
+    class Kind(models.TextChoices):
+        VARIANTS = "variants", _("Generate variants")
+        EDITS = "edits", _("Edit attributes")
+        ENHANCE = "enhance", _("Enhance image")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    source = models.ForeignKey(image_model_label(), null=True, on_delete=models.SET_NULL, related_name="+")
+    params = models.JSONField(default=dict, blank=True)
+    progress = models.FloatField(default=0.0)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=3)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True, help_text=_("Retry backoff: not run before this."))
+    worker = models.CharField(max_length=200, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [
+            ("generate_variants", "Can generate product image variants"),
+            ("edit_attributes", "Can edit product image attributes"),
+            ("enhance_images", "Can enhance product images"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} job #{self.pk} ({self.status})"
+
+    @property
+    def done(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class GeneratedImage(models.Model):
+    """An AI-made image of a host product image. Shoppers see it only once approved."""
+
+    class Kind(models.TextChoices):
+        VARIANT = "variant", _("Variant")
+        EDIT = "edit", _("Attribute edit")
+        ENHANCED = "enhanced", _("Enhanced")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending review")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    source = models.ForeignKey(image_model_label(), on_delete=models.CASCADE, related_name="prodimg_generated")
+    job = models.ForeignKey(ImageJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="results")
+    slot = models.PositiveIntegerField(default=0, help_text=_("Position within its job; a job fills each slot once."))
+    kind = models.CharField(max_length=20, choices=Kind.choices, db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    image = models.ImageField(upload_to=generated_upload_to, max_length=300, width_field="width", height_field="height")
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    seed = models.BigIntegerField(default=0)
+    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "slot"]
+        permissions = [("review_generatedimage", "Can approve or reject generated images")]
+        constraints = [models.UniqueConstraint(fields=["job", "slot"], name="prodimg_one_result_per_job_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} of image {self.source_id} ({self.status})"
+
+
+class ImageEvent(models.Model):
+    """What a shopper was shown and did. The user, or for anonymous shoppers the session key; never the IP."""
+
+    class Type(models.TextChoices):
+        IMPRESSION = "impression", _("Impression")
+        CLICK = "click", _("Click")
+        ADD_TO_CART = "add_to_cart", _("Add to cart")
+        PURCHASE = "purchase", _("Purchase")
+
+    type = models.CharField(max_length=20, choices=Type.choices, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=64, blank=True, db_index=True)
+    product_id = models.CharField(max_length=64, db_index=True)
+    source = models.ForeignKey(image_model_label(), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    generated = models.ForeignKey(GeneratedImage, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    position = models.IntegerField(null=True, blank=True)
+    page = models.CharField(max_length=200, blank=True)
+    propensity = models.FloatField(null=True, blank=True)
+    recommender = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -1,0 +1,16 @@
+"""Signal receivers of the plugin itself (kept apart from signals.py, which only declares)."""
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
+
+
+@receiver(post_migrate)
+def schedule_reaper(sender, app_config=None, **kwargs):
+    """Schedule the job reaper once django-q2's tables exist (every minute)."""
+    if getattr(app_config, "label", None) != "prodimg_plugin":
+        return
+    from django_q.models import Schedule
+
+    Schedule.objects.get_or_create(
+        name="prodimg-reap-jobs",
+        defaults={"func": "prodimg_plugin.tasks.reap_jobs", "schedule_type": Schedule.MINUTES, "minutes": 1},
+    )

@@ -1,0 +1,132 @@
+"""Training runs behind `manage.py prodimg_train`: data, trainer, checkpoints, loss curves, ModelVersion."""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ml.vocab import AttributeVocab
+
+from . import registry
+from .datasets import Dataset
+
+
+@dataclass
+class TrainOptions:
+    kind: str
+    seed: int = 0
+    minutes: float | None = None
+    epochs: int | None = None
+    steps: int | None = None
+    batch_size: int = 32
+    height: int = 64
+    width: int = 48
+    channels: int = 3
+    checkpoint_dir: Path = Path("checkpoints")
+    checkpoint_minutes: float = 3.0
+    resume: bool = False
+    activate: bool = True
+    export_to: Path | None = None  # also write the sampling weights + info here (bundled defaults)
+    command: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class GanAdapter:
+    """How `prodimg_train gan` builds, resumes and exports a GANTrainer."""
+
+    kind = "gan"
+
+    def build(self, data: Dataset, vocab: AttributeVocab, opts: TrainOptions):
+        from ml.gan import GANConfig
+        from ml.gan_train import GANTrainer
+
+        config = GANConfig(height=opts.height, width=opts.width, channels=opts.channels, attr_sizes=vocab.sizes(),
+                           **opts.extra.get("model", {}))
+        return GANTrainer(config, data.images, vocab.encode_many(data.labels), vocab, seed=opts.seed,
+                          batch_size=opts.batch_size)
+
+    def resume(self, path: Path, data: Dataset, vocab: AttributeVocab, opts: TrainOptions):
+        from ml.gan_train import GANTrainer
+
+        return GANTrainer.load(path, data.images, vocab.encode_many(data.labels))
+
+    def config_of(self, trainer) -> dict:
+        return {"model": asdict(trainer.config), "train": asdict(trainer.train_config), "vocab": trainer.vocab.to_dict()}
+
+
+ADAPTERS: dict[str, Callable[[], object]] = {"gan": GanAdapter}
+
+
+def register_adapter(kind: str, adapter) -> None:
+    ADAPTERS[kind] = adapter
+
+
+def total_steps(opts: TrainOptions, n_images: int) -> int | None:
+    if opts.steps:
+        return opts.steps
+    if opts.epochs:
+        return opts.epochs * max(1, math.ceil(n_images / opts.batch_size))
+    return None
+
+
+def train(opts: TrainOptions, data: Dataset, on_step: Callable[[int, dict], None] | None = None, vocab=None):
+    """Train (or resume), checkpoint every few minutes, save loss curves, export and register the weights."""
+    if len(data.images) == 0:
+        raise ValueError("no training images: the catalogue (or folder) has no readable images")
+    adapter = ADAPTERS[opts.kind]()
+    ckpt_dir = Path(opts.checkpoint_dir)
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    ckpt = ckpt_dir / "train.safetensors"
+    vocab = vocab or AttributeVocab.build(data.labels, min_count=2, max_values=48)
+    if opts.resume and ckpt.exists():
+        trainer = adapter.resume(ckpt, data, vocab, opts)
+        vocab = trainer.vocab
+    else:
+        trainer = adapter.build(data, vocab, opts)
+    steps = total_steps(opts, len(data.images))
+    if steps is not None:
+        steps = max(0, steps - trainer.step_count) if opts.resume else steps
+    last = [time.monotonic()]
+
+    def callback(step: int, losses: dict):
+        if on_step:
+            on_step(step, losses)
+        if time.monotonic() - last[0] > opts.checkpoint_minutes * 60:
+            trainer.save(ckpt)
+            last[0] = time.monotonic()
+
+    started = time.monotonic()
+    trainer.train(steps=steps, minutes=opts.minutes, callback=callback)
+    trainer.save(ckpt)
+    return finish(adapter, trainer, opts, data, ckpt_dir, time.monotonic() - started)
+
+
+def finish(adapter, trainer, opts: TrainOptions, data: Dataset, ckpt_dir: Path, seconds: float):
+    from ml.gan_train import plot_losses
+
+    if trainer.history:
+        plot_losses(trainer.history, ckpt_dir / "losses.png")
+    weights = ckpt_dir / f"{opts.kind}.safetensors"
+    trainer.export(weights)
+    last = trainer.history[-1] if trainer.history else {}
+    metrics = {"steps": trainer.step_count, "images": len(data.images), "train_seconds": round(seconds, 1),
+               **{f"final_{k}": round(float(v), 4) for k, v in last.items() if k != "step"}}
+    config = {**adapter.config_of(trainer), "seed": opts.seed}
+    data_bytes = weights.read_bytes()
+    version = registry.register_weights(opts.kind, data_bytes, name=f"{opts.kind} step {trainer.step_count}",
+                                        activate=opts.activate, config=config, metrics=metrics, command=opts.command)
+    if opts.export_to:
+        export_bundle(Path(opts.export_to), opts.kind, data_bytes, config, metrics, opts.command)
+    return version
+
+
+def export_bundle(folder: Path, kind: str, data: bytes, config: dict, metrics: dict, command: str) -> None:
+    """Write <kind>.safetensors and <kind>.json (config, metrics, the command and seed) for shipping."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{kind}.safetensors").write_bytes(data)
+    info = {"command": command, "seed": config.get("seed"), "config": config, "metrics": metrics,
+            "sha256": registry.sha256_bytes(data)}
+    (folder / f"{kind}.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")

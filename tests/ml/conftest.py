@@ -1,0 +1,10 @@
+"""tests/ml needs no database; test_boundary proves `ml` imports with Django unimportable."""
+import pytest
+import torch
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
