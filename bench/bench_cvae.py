@@ -29,7 +29,7 @@ from ml.cvae import CVAEConfig  # noqa: E402
 from ml.cvae_train import CVAETrainConfig, CVAETrainer  # noqa: E402
 from ml.edits import AttributeEditor  # noqa: E402
 from ml.images import fit  # noqa: E402
-from ml.metrics import psnr, ssim, structure_ssim  # noqa: E402
+from ml.metrics import psnr, ssim, ssim_maps  # noqa: E402
 from ml.vocab import AttributeVocab  # noqa: E402
 
 CATEGORY, COLOUR = "articleType", "baseColour"
@@ -192,9 +192,10 @@ def edit_test_set(editor, refs, rows, args, data: Path):
         arr = np.asarray(image)
         for method, edits, nul in (("cvae", cvae_edits, null), ("hsv", base_edits, base_null)):
             for target, edited in zip(targets, edits):
-                e = np.asarray(edited)
+                lum, cs = ssim_maps(arr, np.asarray(edited))
                 records.append({"method": method, "source": colour, "target": target, "category": category,
-                                "ssim": ssim(arr, e), "ssim_cs": structure_ssim(arr, e), "thumb": fit(edited, 64, 48)})
+                                "ssim": float((lum * cs).mean()), "ssim_cs": float(cs.mean()),
+                                "thumb": fit(edited, 64, 48)})
             records.append({"method": method, "source": colour, "target": None, "category": category,
                             "null_psnr": psnr(arr, np.asarray(nul)), "null_ssim": ssim(arr, np.asarray(nul)),
                             "thumb": fit(image, 64, 48)})

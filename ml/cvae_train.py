@@ -64,7 +64,7 @@ class CVAETrainer:
         ds = self.tc.critic_downsample
         critic_cfg = EvaluatorConfig(height=config.height // ds, width=config.width // ds, channels=config.channels,
                                      widths=list(self.tc.critic_widths), attributes=vocab.attributes,
-                                     attr_sizes=vocab.sizes())
+                                     attr_sizes=vocab.sizes(), dropout=0.0)  # no global-RNG use: runs replay
         self.critic = AttributeClassifier(critic_cfg).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=self.tc.lr)
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=self.tc.critic_lr)

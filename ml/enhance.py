@@ -235,7 +235,7 @@ class Backdrop:
     surface: np.ndarray  # (h, w, 3) smooth backdrop model at working size
     alpha: np.ndarray  # (h, w) backdrop share, zero outside the region connected to the border
     border_share: float  # share of border pixels that look like backdrop
-    noise: float  # robust std of the backdrop's luminance
+    noise: float  # robust std of the backdrop's colour (its noisiest channel)
 
 
 def find_backdrop(arr: np.ndarray, cfg: EnhanceConfig) -> Backdrop:
@@ -259,8 +259,8 @@ def find_backdrop(arr: np.ndarray, cfg: EnhanceConfig) -> Backdrop:
     alpha = backdrop_alpha(arr, surface, cfg)
     alpha = alpha * connected_from(ring & (alpha >= 0.5), alpha > 0)
     inliers = alpha >= 0.99
-    resid = luma(arr)[inliers] - luma(surface)[inliers] if inliers.any() else np.zeros(1)
-    noise = float(1.4826 * np.median(np.abs(resid - np.median(resid))))
+    resid = arr[inliers] - surface[inliers] if inliers.any() else np.zeros((1, 3))  # (n, 3)
+    noise = float((1.4826 * np.median(np.abs(resid - np.median(resid, axis=0)), axis=0)).max())
     return Backdrop(colour, surface, alpha, float((alpha[ring] >= 0.5).mean()), noise)
 
 
@@ -295,32 +295,43 @@ def _image(arr: np.ndarray) -> Image.Image:
 
 # ---------------------------------------------------------------- the steps
 def trim_frame(image: Image.Image, cfg: EnhanceConfig, tol: float = 8.0, frame_diff: float = 40.0):
-    """Cut uniform bands at the edges whose colour differs from what lies inside (frames, letterbox bars).
+    """Cut uniform bands at the edges that differ from what lies inside them (frames, letterbox bars).
 
-    Plain whitespace around a product is left alone: it is backdrop, and the centre step handles it.
-    Returns (image, box) or None when there is nothing to cut.
+    A band counts only if it is thin and the line just inside it differs from it almost everywhere: a margin
+    of backdrop beside an off-centre product is not a frame, and is left to the centre step.
+    Returns (image, {"box": ...}) or None when there is nothing to cut.
     """
     arr = np.asarray(image, dtype=np.float32)
     h, w, _ = arr.shape
-    top, bottom = _band(arr, tol, frame_diff), _band(arr[::-1], tol, frame_diff)
-    left, right = _band(arr.transpose(1, 0, 2), tol, frame_diff), _band(arr[:, ::-1].transpose(1, 0, 2), tol, frame_diff)
-    box = (left, top, w - right, h - bottom)
+    views = {"top": arr, "bottom": arr[::-1], "left": arr.transpose(1, 0, 2), "right": arr[:, ::-1].transpose(1, 0, 2)}
+    k = {side: _uniform_band(view, tol) for side, view in views.items()}
+    spans = {"top": (k["left"], w - k["right"]), "bottom": (k["left"], w - k["right"]),
+             "left": (k["top"], h - k["bottom"]), "right": (k["top"], h - k["bottom"])}
+    cut = {side: k[side] if _is_frame(views[side], k[side], spans[side], frame_diff) else 0 for side in views}
+    box = (cut["left"], cut["top"], w - cut["right"], h - cut["bottom"])
     if box == (0, 0, w, h) or box[2] - box[0] < 8 or box[3] - box[1] < 8:
         return None
     return image.crop(box), {"box": list(box)}
 
 
-def _band(arr: np.ndarray, tol: float, frame_diff: float) -> int:
-    """Rows of a uniform band at the top of arr (h, w, 3) that differ from the row inside it, else 0."""
+def _uniform_band(arr: np.ndarray, tol: float) -> int:
+    """How many rows at the top of arr (h, w, 3) are one uniform colour; 0 if over 10 % of h, which is
+    backdrop around a product rather than a frame."""
     h, w, _ = arr.shape
-    rows = arr[: h // 2 + 1, :: max(1, w // 256)]  # (r, w', 3)
+    rows = arr[: int(0.1 * h) + 1, :: max(1, w // 256)]  # (r, w', 3)
     med = np.median(rows, axis=1)  # (r, 3)
     spread = np.percentile(np.abs(rows - med[:, None]).max(axis=-1), 95, axis=1)  # (r,)
     same = (spread < tol) & (np.abs(med - med[0]).max(axis=-1) < tol)
-    k = int(np.argmin(same)) if not same.all() else len(same)
-    if k == 0 or k > 0.45 * h:
-        return 0
-    return k if float(np.abs(med[k] - med[0]).max()) > frame_diff else 0
+    return 0 if same.all() else int(np.argmin(same))
+
+
+def _is_frame(arr: np.ndarray, k: int, span: tuple[int, int], frame_diff: float) -> bool:
+    """The line just inside a k-row band differs from the band's colour almost everywhere along span."""
+    if k == 0 or span[1] - span[0] < 4:
+        return False
+    colour = np.median(arr[0], axis=0)
+    inner = arr[k, span[0]: span[1]]  # (n, 3)
+    return float((np.abs(inner - colour).max(axis=-1) > frame_diff).mean()) >= 0.9
 
 
 def white_balance(image: Image.Image, cfg: EnhanceConfig):
@@ -351,7 +362,7 @@ def clean_background(image: Image.Image, cfg: EnhanceConfig):
         region = _resize(_dilate(bd.alpha > 0, 2).astype(np.float32), image.size) > 0
         alpha = backdrop_alpha(full, surface, cfg) * region
     lum = float(bd.colour @ LUMA)
-    white_gain = 1.0 / (1.0 - min(3.0 * bd.noise, 0.05 * lum) / lum)  # backdrop noise clips to white
+    white_gain = 1.0 / (1.0 - min(3.5 * bd.noise, 0.05 * lum) / lum)  # backdrop noise clips to white
     flat = np.minimum(full * (255.0 * white_gain / surface), 255.0)
     out = full + alpha[..., None] * (flat - full)
     details = {"colour": [round(float(c), 1) for c in bd.colour], "noise": round(bd.noise, 2),

@@ -65,8 +65,10 @@ class AttributeVocab:
         return {a: self.values[a][i] for a, i in zip(self.values, indices)}
 
     def to_dict(self) -> dict:
-        return {"values": self.values}
+        # "attributes" keeps the order: checkpoint meta is dumped with sort_keys, which reorders "values"
+        return {"values": self.values, "attributes": self.attributes}
 
     @classmethod
     def from_dict(cls, data: dict) -> "AttributeVocab":
-        return cls({k: list(v) for k, v in data["values"].items()})
+        order = data.get("attributes") or list(data["values"])
+        return cls({k: list(data["values"][k]) for k in order})

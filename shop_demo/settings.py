@@ -4,6 +4,7 @@ Configured from the environment: DATABASE_URL (default: an SQLite file), REDIS_U
 Redis broker and the cache), MEDIA_ROOT, SECRET_KEY, DEBUG, ALLOWED_HOSTS.
 """
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -65,6 +66,8 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # the web process and the qcluster worker write to one file: wait for the lock instead of failing
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # a file, not memory: the suite starts real `qcluster` processes that must open the test database
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"prodimg-test-{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

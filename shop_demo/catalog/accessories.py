@@ -22,10 +22,11 @@ def _shade(rgb: RGB, k: float) -> RGB:
 def draw_sneaker(c: Canvas, r: random.Random, rgb: RGB) -> None:
     """Low-top lace-up sneaker with a white cupsole."""
     toe = r.uniform(-4, 4)
-    upper = bezier((40, 282), (26, 250), (30, 212), (46, 190), 10)
+    upper = bezier((40, 282), (28, 252), (30, 216), (44, 194), 10)
     upper += bezier((46, 190), (66, 192), (84, 212), (102, 206), 8)
     upper += bezier((102, 206), (118, 190), (128, 170), (144, 162), 8)
-    upper += bezier((150, 168), (206, 192), (258, 214 + toe), (276, 262), 14) + [(276, 284)]
+    upper += bezier((150, 168), (206, 194), (250, 216 + toe), (270, 240 + toe / 2), 14)
+    upper += bezier((270, 240 + toe / 2), (284, 256), (282, 274), (274, 284), 8)
     c.fabric(upper)
     c.shade_area(bezier((48, 192), (66, 194), (84, 214), (102, 208), 8) + [(96, 216), (70, 214), (52, 202)], 60)
     sole = [(34, 276), (270, 272)] + bezier((270, 272), (286, 276), (288, 296), (270, 304), 8)
@@ -38,10 +39,11 @@ def draw_sneaker(c: Canvas, r: random.Random, rgb: RGB) -> None:
     c.seam(bezier((58, 202), (74, 228), (92, 252), (96, 272), 8), 1.4, 40)
     c.seam(bezier((104, 272), (130, 236), (170, 214), (214, 212), 10), 1.6, 45)
     lace = trim_colour(rgb)
-    for i in range(5):
-        x, y = 152 + i * 13, 174 + i * 8.4
-        c.part(lace, [(x - 6, y - 6), (x - 3, y - 8), (x + 9, y + 4), (x + 6, y + 6)])
-        c.seam(ellipse(x + 6, y + 10, 2, 2, steps=10), 1.2, 60)
+    for i in range(5):  # short bars across the lace line, which runs down to the toe at about 33 degrees
+        x, y = 156 + i * 13, 178 + i * 8.4
+        ax, ay, bx, by = x - 4.5, y + 7, x + 4.5, y - 7
+        c.part(lace, [(ax - 1.6, ay - 1), (bx - 1.6, by - 1), (bx + 1.6, by + 1), (ax + 1.6, ay + 1)])
+        c.seam(ellipse(x - 6, y + 9, 1.8, 1.8, steps=10), 1.2, 60)
     c.fold([(196, 214), (206, 240)], 5, 22)
     c.fold([(180, 212), (188, 236)], 4, -14)
 
@@ -117,7 +119,8 @@ def draw_cap(c: Canvas, r: random.Random, rgb: RGB) -> None:
     c.shade_area([(210, 256), (260, 262 + tilt), (292, 260 + tilt), (276, 270 + tilt), (206, 262)], 70)
     c.seam(brim[:13], 1.2, 30)
     for bend in (-58, -20, 22, 64):
-        c.seam(bezier((140, 153), (140 + bend * 0.9, 170), (140 + bend * 1.2, 220), (140 + bend * 1.1, 256), 12), 1.4, 45)
+        panel = bezier((140, 153), (140 + bend * 0.9, 170), (140 + bend * 1.2, 220), (140 + bend * 1.1, 256), 12)
+        c.seam(panel, 1.4, 45)
     c.stitch(ellipse(140, 244, 90, 8, 0, 180, 20), 3.5)
     c.part(_shade(rgb, 0.82), ellipse(140, 152, 8, 4.5, steps=20))
     for x, y in ((96, 190), (176, 186)):

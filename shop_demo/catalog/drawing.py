@@ -22,9 +22,11 @@ Point = tuple[float, float]
 
 @dataclass(frozen=True)
 class Pose:
-    """Where the product sits in the frame: design-unit scale/offset, degrees of rotation, mirror."""
+    """Where the product sits in the frame: ``origin`` (design units) lands at the frame centre moved by
+    (dx, dy) design units, scaled, rotated ``angle`` degrees, mirrored left-right about the origin."""
 
-    scale: float = 0.92
+    origin: tuple[float, float] = (DESIGN_W / 2, DESIGN_H / 2)
+    scale: float = 1.0
     angle: float = 0.0
     dx: float = 0.0
     dy: float = 0.0
@@ -64,9 +66,9 @@ class Canvas:
     # -- coordinates -------------------------------------------------------------------------------
     def pt(self, x: float, y: float) -> Point:
         """Map a design point to pixels."""
+        x, y = (x - self.pose.origin[0]) * self.px, (y - self.pose.origin[1]) * self.px
         if self.pose.mirror:
-            x = DESIGN_W - x
-        x, y = (x - DESIGN_W / 2) * self.px, (y - DESIGN_H / 2) * self.px
+            x = -x
         cx, cy = self._centre
         return (cx + x * self._cos - y * self._sin, cy + x * self._sin + y * self._cos)
 
@@ -79,11 +81,11 @@ class Canvas:
         ys, xs = np.mgrid[box[1] : box[3], box[0] : box[2]].astype(np.float32)
         cx, cy = self._centre
         x, y = xs + 0.5 - cx, ys + 0.5 - cy
-        u = (x * self._cos + y * self._sin) / self.px + DESIGN_W / 2
-        v = (-x * self._sin + y * self._cos) / self.px + DESIGN_H / 2
+        u = (x * self._cos + y * self._sin) / self.px
+        v = (-x * self._sin + y * self._cos) / self.px
         if self.pose.mirror:
-            u = DESIGN_W - u
-        return u, v
+            u = -u
+        return u + self.pose.origin[0], v + self.pose.origin[1]
 
     # -- drawing -----------------------------------------------------------------------------------
     def fabric(self, points: Sequence[Point]) -> None:
@@ -139,7 +141,9 @@ def bezier(p0: Point, p1: Point, p2: Point, p3: Point, steps: int = 16) -> list[
     return out
 
 
-def ellipse(cx: float, cy: float, rx: float, ry: float, start: float = 0, end: float = 360, steps: int = 48) -> list[Point]:
+def ellipse(
+    cx: float, cy: float, rx: float, ry: float, start: float = 0, end: float = 360, steps: int = 48
+) -> list[Point]:
     """Points on an ellipse arc, angles in degrees (0 = right, 90 = down)."""
     n = max(2, int(steps * abs(end - start) / 360) + 1)
     out = []

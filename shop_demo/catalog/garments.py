@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from .drawing import Canvas, Point, bezier, ellipse, mirror_x, rounded_rect
+from .drawing import Canvas, Point, bezier, ellipse, mirror_x
 
 RGB = tuple[int, int, int]
 

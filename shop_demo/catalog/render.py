@@ -22,7 +22,7 @@ from . import accessories, garments
 from .attributes import COLOURS, KINDS, PATTERNS, normalise_colour
 from .drawing import NEUTRAL, Canvas, Part, Pose
 
-__all__ = ["COLOURS", "KINDS", "PATTERNS", "Rendering", "render_product", "render_with_mask"]
+__all__ = ["COLOURS", "KINDS", "PATTERNS", "Rendering", "contact_sheet", "render_product", "render_with_mask"]
 
 SUPERSAMPLE = 2  # draw at 2x, downsample with LANCZOS: anti-aliased edges for free
 RGB = tuple[int, int, int]
@@ -37,7 +37,8 @@ class Shape:
     on_floor: bool = False  # stands on the sweep (contact shadow) rather than lying flat (drop shadow)
     stripe_angle: float = 0.0  # degrees; 90 = vertical stripes
     can_mirror: bool = False
-    scale: float = 0.92
+    scale: float = 1.0
+    centre: tuple[float, float] = (150.0, 200.0)  # middle of the drawing's bounding box, in design units
 
 
 SHAPES: dict[str, Shape] = {
@@ -45,14 +46,16 @@ SHAPES: dict[str, Shape] = {
     "shirt": Shape(garments.draw_shirt, stripe_angle=90),
     "hoodie": Shape(garments.draw_hoodie),
     "dress": Shape(garments.draw_dress),
-    "skirt": Shape(garments.draw_skirt, scale=0.96),
+    "skirt": Shape(garments.draw_skirt, scale=1.05),
     "trousers": Shape(garments.draw_trousers, stripe_angle=90),
-    "shorts": Shape(garments.draw_shorts, scale=1.05),
-    "sneaker": Shape(accessories.draw_sneaker, on_floor=True, stripe_angle=-20, can_mirror=True, scale=1.0),
-    "boot": Shape(accessories.draw_boot, on_floor=True, can_mirror=True),
-    "handbag": Shape(accessories.draw_handbag, on_floor=True, stripe_angle=90, scale=1.0),
+    "shorts": Shape(garments.draw_shorts, scale=1.12),
+    "sneaker": Shape(
+        accessories.draw_sneaker, on_floor=True, stripe_angle=-20, can_mirror=True, scale=1.04, centre=(158, 236)
+    ),
+    "boot": Shape(accessories.draw_boot, on_floor=True, can_mirror=True, centre=(174, 206)),
+    "handbag": Shape(accessories.draw_handbag, on_floor=True, stripe_angle=90, scale=1.04),
     "backpack": Shape(accessories.draw_backpack, on_floor=True, stripe_angle=90),
-    "cap": Shape(accessories.draw_cap, on_floor=True, can_mirror=True, scale=1.0),
+    "cap": Shape(accessories.draw_cap, on_floor=True, can_mirror=True, scale=1.04, centre=(170, 216)),
 }
 assert set(SHAPES) == set(KINDS), "every kind in attributes.KINDS needs a shape"
 
@@ -77,21 +80,35 @@ def render_with_mask(kind: str, colour: str, pattern: str, seed: int, size: tupl
     if pattern not in PATTERNS:
         raise ValueError(f"unknown pattern {pattern!r}; expected one of {', '.join(PATTERNS)}")
     rgb = COLOURS[normalise_colour(colour)]
-    shape = SHAPES[kind]
+    shape, size = SHAPES[kind], (int(size[0]), int(size[1]))
     rng = random.Random(f"{kind}:{int(seed)}")  # str seeds hash with sha512: stable across runs and machines
     canvas = Canvas((size[0] * SUPERSAMPLE, size[1] * SUPERSAMPLE), _pose(shape, rng))
-    background = _background(rng, canvas.size)
+    sweep = _background(rng, size)
     shape.draw(canvas, rng, rgb)
-    photo, alpha, fabric = _compose(canvas, shape, rgb, pattern, background)
-    small = Image.fromarray(photo).resize(size, Image.Resampling.LANCZOS)
-    mask = Image.fromarray((fabric * 255).astype(np.uint8)).resize(size, Image.Resampling.BOX)
-    return Rendering(small, mask)
+    premultiplied, alpha, fabric = _product(canvas, shape, rgb, pattern)
+    ground = sweep * (1.0 - _shadow(alpha, shape, canvas.px / SUPERSAMPLE))[..., None]
+    photo = ground * (1.0 - alpha[..., None]) + premultiplied
+    image = Image.fromarray(np.clip(photo + 0.5, 0, 255).astype(np.uint8))
+    return Rendering(image, Image.fromarray(np.clip(fabric * 255 + 0.5, 0, 255).astype(np.uint8)))
+
+
+def contact_sheet(rows: int = 4, size: tuple[int, int] = (120, 160), seed: int = 0) -> Image.Image:
+    """One column per kind, ``rows`` photos each, cycling through colours and patterns (for docs and eyeballing)."""
+    colours, w, h = list(COLOURS), size[0], size[1]
+    sheet = Image.new("RGB", (w * len(KINDS), h * rows), "white")
+    for col, kind in enumerate(KINDS):
+        for row in range(rows):
+            colour = colours[(col * 5 + row * 7) % len(colours)]
+            pattern = PATTERNS[(col + row) % len(PATTERNS)]
+            sheet.paste(render_product(kind, colour, pattern, seed + row, size), (col * w, row * h))
+    return sheet
 
 
 def _pose(shape: Shape, rng: random.Random) -> Pose:
     tilt = 2.0 if shape.on_floor else 3.5
     return Pose(
-        scale=shape.scale * rng.uniform(0.88, 0.98),
+        origin=shape.centre,
+        scale=shape.scale * rng.uniform(0.9, 0.98),
         angle=rng.uniform(-tilt, tilt),
         dx=rng.uniform(-6, 6),
         dy=rng.uniform(-6, 6),
@@ -131,16 +148,17 @@ def _as_float(img: Image.Image, box: Box) -> np.ndarray:
     return np.asarray(img.crop(box), dtype=np.float32) / 255.0
 
 
-def _compose(canvas: Canvas, shape: Shape, rgb: RGB, pattern: str, background: np.ndarray):
-    """Dye, shade and shadow the drawn layers over the background; returns (uint8 photo, alpha, fabric).
+def _product(canvas: Canvas, shape: Shape, rgb: RGB, pattern: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dye and shade the drawn layers, then downsample: (premultiplied RGB, alpha, fabric) at output size.
 
-    Colour work happens only inside the product's bounding box; the background is touched only by the shadow.
+    Colour work happens only inside the product's bounding box. Downsampling premultiplied colour and alpha
+    separately and compositing afterwards equals compositing first (resizing is linear), and lets the
+    background and shadow be made at output size.
     """
-    px = canvas.px
     alpha_img = canvas.fabric_mask.copy()
     for part in canvas.parts:
         alpha_img.paste(255, mask=part.mask)
-    box = alpha_img.getbbox() or (0, 0, 1, 1)
+    box = _padded_box(alpha_img)
     alpha, fabric = _as_float(alpha_img, box), _as_float(canvas.fabric_mask, box)
     visible = fabric.copy()
     for part in canvas.parts:
@@ -152,13 +170,31 @@ def _compose(canvas: Canvas, shape: Shape, rgb: RGB, pattern: str, background: n
     colour = _dye(canvas, rgb, pattern, shape.stripe_angle, box) * shade[..., None] + _sheen(shade, rgb)
     for part in canvas.parts:
         _paint_part(colour, part, shade, box)
-    out = background * (1.0 - _shadow(alpha_img, shape, px))[..., None]
-    x0, y0, x1, y1 = box
-    a = alpha[..., None]
-    out[y0:y1, x0:x1] = out[y0:y1, x0:x1] * (1 - a) + np.clip(colour, 0, 255) * a
-    full_fabric = np.zeros(background.shape[:2], dtype=np.float32)
-    full_fabric[y0:y1, x0:x1] = visible
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8), alpha, full_fabric
+    premultiplied = np.clip(colour, 0, 255) * alpha[..., None]
+    layers = [premultiplied[..., 0], premultiplied[..., 1], premultiplied[..., 2], alpha, visible]
+    w, h = canvas.size[0] // SUPERSAMPLE, canvas.size[1] // SUPERSAMPLE
+    full = np.zeros((5, h, w), dtype=np.float32)
+    x0, y0 = box[0] // SUPERSAMPLE, box[1] // SUPERSAMPLE
+    for i, layer in enumerate(layers):
+        small = _downsample(layer)
+        full[i, y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
+    return np.moveaxis(full[:3], 0, -1), np.clip(full[3], 0, 1), np.clip(full[4], 0, 1)
+
+
+def _padded_box(alpha: Image.Image) -> Box:
+    """The product's bounding box plus the LANCZOS support, on whole output pixels."""
+    w, h = alpha.size
+    x0, y0, x1, y1 = alpha.getbbox() or (0, 0, 1, 1)
+    pad, ss = 4 * SUPERSAMPLE, SUPERSAMPLE
+    x0, y0 = max(0, (x0 - pad) // ss * ss), max(0, (y0 - pad) // ss * ss)
+    x1, y1 = min(w, -(-(x1 + pad) // ss) * ss), min(h, -(-(y1 + pad) // ss) * ss)  # round up
+    return x0, y0, x1, y1
+
+
+def _downsample(layer: np.ndarray) -> np.ndarray:
+    h, w = layer.shape
+    img = Image.fromarray(np.ascontiguousarray(layer, dtype=np.float32), mode="F")
+    return np.asarray(img.resize((w // SUPERSAMPLE, h // SUPERSAMPLE), Image.Resampling.LANCZOS))
 
 
 def _paint_part(colour: np.ndarray, part: Part, shade: np.ndarray, box: Box) -> None:
@@ -233,21 +269,26 @@ def _dye(canvas: Canvas, rgb: RGB, pattern: str, stripe_angle: float, box: Box) 
     return base * (1 - amount[..., None]) + _contrast(rgb) * amount[..., None]
 
 
-def _shadow(alpha: Image.Image, shape: Shape, px: float) -> np.ndarray:
+def _shadow(alpha: np.ndarray, shape: Shape, px: float) -> np.ndarray:
     """Shadow strength (0-1) on the background: a drop shadow for flat-lays, a contact shadow for objects."""
-    w, h = alpha.size
+    img = Image.fromarray((alpha * 255).astype(np.uint8))
     if not shape.on_floor:
-        shifted = alpha.transform(alpha.size, Image.Transform.AFFINE, (1, 0, -3 * px, 0, 1, -6 * px))
+        shifted = img.transform(img.size, Image.Transform.AFFINE, (1, 0, -3 * px, 0, 1, -6 * px))
         return 0.30 * _blur(shifted, 6 * px)
-    a = np.asarray(alpha, dtype=np.float32) / 255.0
-    rows = np.nonzero(a.max(axis=1) > 0.5)[0]
-    cols = np.nonzero(a[rows[-1] - int(12 * px) :].max(axis=0) > 0.5)[0] if rows.size else []
+    rows = np.nonzero(alpha.max(axis=1) > 0.5)[0]
+    cols = np.nonzero(alpha[rows[-1] - int(12 * px) :].max(axis=0) > 0.5)[0] if rows.size else []
     if not rows.size or not len(cols):
-        return np.zeros_like(a)
-    floor = Image.new("L", alpha.size, 0)
+        return np.zeros_like(alpha)
+    floor = Image.new("L", img.size, 0)
     x0, x1, y = float(cols[0]), float(cols[-1]), float(rows[-1])
     ImageDraw.Draw(floor).ellipse((x0 + 2 * px, y - 5 * px, x1 - 2 * px, y + 4 * px), fill=255)
     contact = _blur(floor, 4 * px)
     ImageDraw.Draw(floor).ellipse((x0 - 8 * px, y - 14 * px, x1 + 16 * px, y + 10 * px), fill=255)
     spread = _blur(floor, 14 * px)
     return np.clip(0.45 * contact + 0.16 * spread, 0, 0.6)
+
+
+if __name__ == "__main__":  # python -m shop_demo.catalog.render OUT.png [ROWS]
+    import sys
+
+    contact_sheet(rows=int(sys.argv[2]) if len(sys.argv) > 2 else 4).save(sys.argv[1], optimize=True)

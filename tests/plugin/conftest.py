@@ -16,7 +16,8 @@ def tiny_gan_weights(path: Path, steps: int = 6) -> bytes:
     from ml.images import fit
     from ml.vocab import AttributeVocab
 
-    colours = {"red": (190, 40, 40), "navy-blue": (32, 46, 88), "green": (40, 112, 62), "yellow": (236, 196, 48)}
+    colours = {"red": (190, 40, 40), "navy-blue": (32, 46, 88), "green": (40, 112, 62), "yellow": (236, 196, 48),
+               "black": (34, 34, 37), "pink": (236, 152, 178)}
     images, labels = [], {"category": [], "colour": [], "pattern": []}
     for name, rgb in colours.items():
         for category in ("tee", "dress"):

@@ -1,0 +1,185 @@
+"""Benchmark the enhancement pipeline and the 2x super-resolution on the real catalogue (not part of `make test`).
+
+    .venv/bin/python bench/bench_enhance.py --sr-minutes 4 --examples docs/images/enhance_examples.png
+
+Reports: enhancement throughput (225x300 originals, 1 and 2 worker threads); background cleanup on
+grey-backdrop photos (share of sure-backdrop pixels turned pure white, share of sure-product pixels changed);
+quality score before/after; SR PSNR vs bicubic on split `test` after training on split `train`.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFilter
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ml.enhance import EnhanceConfig, border_pixels, enhance  # noqa: E402
+from ml.quality import QualityConfig, assess  # noqa: E402
+from ml.sr import SRConfig, SRTrainer, evaluate  # noqa: E402
+
+GEOMETRY_KEPT = dict(trim=False, centre=False, upscale=False, target_size=(225, 300), rendition_sizes=())
+
+
+def load_catalogue(data: Path) -> list[dict]:
+    """Rows of labels.csv that have an original photo on disk."""
+    with open(data / "labels.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["original"]]
+    return [r for r in rows if (data / r["original"]).exists()]
+
+
+def open_rgb(path: Path) -> Image.Image:
+    with Image.open(path) as im:
+        return im.convert("RGB")
+
+
+def grey_backdrop(image: Image.Image, lo: float = 150.0, hi: float = 245.0) -> bool:
+    """Border median light grey (not white) and the border mostly that colour."""
+    ring = border_pixels(np.asarray(image, dtype=np.float32), 3)
+    colour = np.median(ring, axis=0)
+    uniform = (np.abs(ring - colour).max(axis=-1) < 12).mean()
+    return lo <= float(colour.mean()) < hi and np.ptp(colour) < 20 and uniform > 0.6
+
+
+def throughput(images: list[Image.Image], threads: int, cfg: EnhanceConfig) -> float:
+    """Images per second with `threads` worker threads (numpy and Pillow release the GIL)."""
+    start = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda im: enhance(im, cfg), images))
+    return len(images) / (time.perf_counter() - start)
+
+
+def sure_masks(before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Masks judged on the original alone: sure backdrop (within 12 levels of the border colour, 6 px clear of
+    anything else) and sure product (over 60 levels away from it)."""
+    colour = np.median(border_pixels(before, 3), axis=0)
+    dist = np.abs(before - colour).max(axis=-1)
+    product, near = dist > 60, dist >= 12
+    grown = Image.fromarray((near * 255).astype(np.uint8)).filter(ImageFilter.MaxFilter(13))
+    return (np.asarray(grown) == 0), product
+
+
+def background_figures(images: list[Image.Image], cfg: EnhanceConfig) -> dict:
+    white, changed, applied = [], [], 0
+    for image in images:
+        result = enhance(image, cfg)
+        applied += "background" in result.steps_applied
+        before = np.asarray(image, dtype=np.float32)
+        after = np.asarray(result.image, dtype=np.float32)
+        bg, product = sure_masks(before)
+        if bg.sum() > 100:
+            white.append(float((after[bg] == 255).all(axis=-1).mean()))
+        if product.sum() > 100:
+            changed.append(float((np.abs(after[product] - before[product]).max(axis=-1) > 8).mean()))
+    return {"photos": len(images), "background_step_applied": applied,
+            "backdrop_pure_white_mean": float(np.mean(white)), "backdrop_pure_white_p10": float(np.percentile(white, 10)),
+            "product_changed_gt8_mean": float(np.mean(changed)), "product_changed_gt8_p90": float(np.percentile(changed, 90))}
+
+
+def quality_figures(images: list[Image.Image]) -> dict:
+    qcfg = QualityConfig(target_size=(225, 300))  # judge at the source size: no credit for upscaling
+    ecfg = EnhanceConfig(target_size=(225, 300), rendition_sizes=())
+    before = [assess(im, qcfg) for im in images]
+    after = [assess(enhance(im, ecfg).image, qcfg) for im in images]
+    grey = lambda reps: float(np.mean(["grey background" in r.reasons for r in reps]))  # noqa: E731
+    return {"score_before": float(np.mean([r.score for r in before])), "score_after": float(np.mean([r.score for r in after])),
+            "background_part_before": float(np.mean([r.parts["background"].score for r in before])),
+            "background_part_after": float(np.mean([r.parts["background"].score for r in after])),
+            "share_grey_background_before": grey(before), "share_grey_background_after": grey(after)}
+
+
+def unique_split(rows: list[dict], data: Path) -> tuple[list[Path], list[Path]]:
+    """Train/test paths; test photos byte-identical to a train photo (catalogue duplicates) are dropped."""
+    train = [data / r["original"] for r in rows if r["split"] == "train"]
+    test = [data / r["original"] for r in rows if r["split"] == "test"]
+    seen = {hashlib.sha256(p.read_bytes()).hexdigest() for p in train}
+    return train, [p for p in test if hashlib.sha256(p.read_bytes()).hexdigest() not in seen]
+
+
+def sr_figures(train: list[Path], test: list[Path], minutes: float, seed: int) -> dict:
+    trainer = SRTrainer([open_rgb(p) for p in train], SRConfig(), seed=seed, device="cpu")
+    losses = trainer.train(minutes=minutes)
+    up = trainer.upscaler()
+    test_images = [open_rgb(p) for p in test]
+    start = time.perf_counter()
+    result = evaluate(up, test_images)
+    lr = test_images[0].resize((112, 150), Image.Resampling.BICUBIC)
+    t0 = time.perf_counter()
+    for _ in range(5):
+        up(lr)
+    return {**result, "train_images": len(trainer.pairs), "steps": trainer.step_count, "minutes": minutes,
+            "loss_first100": float(np.mean(losses[:100])), "loss_last100": float(np.mean(losses[-100:])),
+            "eval_seconds": time.perf_counter() - start, "upscale_112x150_s": (time.perf_counter() - t0) / 5}
+
+
+def example_strip(images: list[Image.Image], path: Path, tile=(150, 200)) -> int:
+    """Before (top) / after (bottom) strip, quantised PNG; returns its size in bytes."""
+    cfg = EnhanceConfig(target_size=(225, 300), rendition_sizes=())
+    strip = Image.new("RGB", (tile[0] * len(images), 2 * tile[1] + 16), (255, 255, 255))
+    for i, image in enumerate(images):
+        before = image.copy()
+        before.thumbnail(tile, Image.Resampling.LANCZOS)
+        strip.paste(before, (i * tile[0] + (tile[0] - before.width) // 2, 0))
+        strip.paste(enhance(image, cfg).image.resize(tile, Image.Resampling.LANCZOS), (i * tile[0], tile[1] + 16))
+    ImageDraw.Draw(strip).text((4, tile[1] + 2), "above: original    below: enhanced", fill=(90, 90, 90))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    strip.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
+    return path.stat().st_size
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/fashion-product-images")
+    ap.add_argument("--throughput-n", type=int, default=120, help="photos timed per thread count")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--quality-n", type=int, default=100, help="random photos scored before/after")
+    ap.add_argument("--sr-minutes", type=float, default=4.0, help="SR training budget (0 skips SR)")
+    ap.add_argument("--sr-test-n", type=int, default=0, help="limit the SR test photos (0: all)")
+    ap.add_argument("--examples", type=Path, default=None, help="write a before/after PNG strip here")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    rows = load_catalogue(args.data)
+    rng = np.random.default_rng(args.seed)
+    sample = [rows[i] for i in rng.permutation(len(rows))]
+    figures = {"load_average": os.getloadavg()}
+
+    timed = [open_rgb(args.data / r["original"]) for r in sample[: args.throughput_n]]
+    for label, cfg in (("full_with_renditions", EnhanceConfig()), ("steps_only", EnhanceConfig(rendition_sizes=()))):
+        for t in args.threads:
+            figures[f"throughput_{label}_{t}thr_img_s"] = throughput(timed, t, cfg)
+            print(label, t, "threads:", round(figures[f"throughput_{label}_{t}thr_img_s"], 2), "img/s", flush=True)
+
+    test_rows = [r for r in rows if r["split"] == "test"]
+    grey = [im for im in (open_rgb(args.data / r["original"]) for r in rows) if grey_backdrop(im)]
+    figures["background_only"] = background_figures(grey, EnhanceConfig(**GEOMETRY_KEPT, white_balance=False, contrast=False))
+    figures["wb_background_contrast"] = background_figures(grey, EnhanceConfig(**GEOMETRY_KEPT))
+    figures["quality_grey_photos"] = quality_figures(grey)
+    figures["quality_random_photos"] = quality_figures([open_rgb(args.data / r["original"]) for r in sample[: args.quality_n]])
+    print(json.dumps({k: v for k, v in figures.items() if "quality" in k or "background" in k}, indent=1), flush=True)
+    if args.examples:
+        picks = [grey[i] for i in np.linspace(0, len(grey) - 1, 6).round().astype(int)]
+        figures["examples_png_bytes"] = example_strip(picks, args.examples)
+    if args.sr_minutes > 0:
+        train, test = unique_split(rows, args.data)
+        figures["sr"] = sr_figures(train, test[: args.sr_test_n or None], args.sr_minutes, args.seed)
+        figures["sr"]["test_rows_with_photo"] = len([r for r in test_rows])
+    print(json.dumps(figures, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1))
+
+
+if __name__ == "__main__":
+    main()

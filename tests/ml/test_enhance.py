@@ -1,0 +1,180 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms, ImageFilter, features
+
+from ml.enhance import EnhanceConfig, enhance, renditions, to_srgb
+
+SMALL = dict(target_size=(60, 80), rendition_sizes=((30, 40),), rendition_formats=("webp", "jpeg"))
+ONLY_BACKGROUND = EnhanceConfig(
+    trim=False, white_balance=False, contrast=False, centre=False, upscale=False,
+    target_size=(90, 120), rendition_sizes=(),
+)
+
+
+def product_photo(size=(90, 120), bg=(225, 225, 225), box=None, colour=(180, 40, 40), shadow=False, seed=0):
+    """A striped product on a plain backdrop, optionally with a soft shadow below it; returns (image, box)."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    arr = np.empty((h, w, 3), dtype=np.float32)
+    arr[:] = bg
+    x0, y0, x1, y1 = box or (w // 4, h // 5, 3 * w // 4, 4 * h // 5)
+    if shadow:  # 20 % darker, feathered, offset below-right of the product
+        m = Image.new("L", size, 0)
+        m.paste(255, (x0 + 4, y0 + 6, x1 + 4, y1 + 6))
+        arr *= 1 - 0.2 * np.asarray(m.filter(ImageFilter.GaussianBlur(3)), dtype=np.float32)[..., None] / 255
+    stripes = (np.arange(y1 - y0) // 3 % 2 * 50 - 25)[:, None, None]
+    arr[y0:y1, x0:x1] = np.asarray(colour, dtype=np.float32) + stripes
+    arr += rng.normal(0, 1.5, arr.shape)
+    return Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8)), (x0, y0, x1, y1)
+
+
+def non_white_box(image: Image.Image, tol: int = 24):
+    arr = np.asarray(image.convert("RGB"), dtype=np.int16)
+    ys, xs = np.nonzero((255 - arr).max(axis=-1) > tol)
+    return xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+
+
+def test_grey_background_turns_pure_white_and_product_keeps_its_colour():
+    photo, (x0, y0, x1, y1) = product_photo()
+    result = enhance(photo, ONLY_BACKGROUND)
+    assert "background" in result.steps_applied
+    before, after = np.asarray(photo, dtype=np.int16), np.asarray(result.image, dtype=np.int16)
+    backdrop = np.ones(before.shape[:2], dtype=bool)
+    backdrop[y0 - 3: y1 + 3, x0 - 3: x1 + 3] = False
+    assert (after[backdrop] == 255).all(axis=-1).mean() > 0.98
+    product = (slice(y0 + 1, y1 - 1), slice(x0 + 1, x1 - 1))
+    changed = np.abs(after[product] - before[product]).max(axis=-1) > 6
+    assert changed.mean() < 0.02
+
+
+def test_soft_shadow_is_kept_as_a_shadow():
+    photo, (x0, y0, x1, y1) = product_photo(shadow=True)
+    after = np.asarray(enhance(photo, ONLY_BACKGROUND).image, dtype=np.float32)
+    shadow = after[y1 + 1: y1 + 4, x0 + 8: x1 - 2].mean(axis=(0, 1))  # under the product, inside the shadow
+    assert 180 < shadow.mean() < 245  # lighter than before (on white now), still visibly a shadow
+    assert (after[2:6, 2:6] == 255).all()  # the corner is pure white
+
+
+def test_dark_backdrop_is_left_alone():
+    photo, _ = product_photo(bg=(40, 40, 40), colour=(200, 200, 60))
+    assert "background" not in enhance(photo, ONLY_BACKGROUND).steps_applied
+
+
+def test_off_centre_product_is_centred_on_a_3_4_canvas():
+    photo, _ = product_photo(size=(160, 100), bg=(255, 255, 255), box=(8, 20, 48, 70))  # landscape, at the left
+    result = enhance(photo, EnhanceConfig(**SMALL))
+    assert result.image.size == (60, 80) and "centre" in result.steps_applied
+    x0, y0, x1, y1 = non_white_box(result.image)
+    assert abs((x0 + x1) / 2 - 30) <= 2 and abs((y0 + y1) / 2 - 40) <= 2
+    assert min(x0, y0, 60 - x1, 80 - y1) >= 2  # a margin all round
+
+
+def test_exif_orientation_applied_and_metadata_stripped():
+    arr = np.full((20, 40, 3), 255, dtype=np.uint8)
+    arr[:, :10] = (0, 0, 255)  # blue band on the left of the stored pixels
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    exif[0x010F] = "SecretCam"
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="JPEG", exif=exif.tobytes(), quality=95)
+    upright = to_srgb(Image.open(io.BytesIO(buf.getvalue())))
+    assert upright.size == (20, 40)
+    assert upright.getpixel((10, 2))[2] > 200 and upright.getpixel((10, 37))[2] > 200  # band now at the top
+    assert upright.getpixel((10, 2))[0] < 80
+    assert "exif" not in upright.info and not upright.getexif()
+    result = enhance(Image.open(io.BytesIO(buf.getvalue())), EnhanceConfig(**SMALL))
+    for data in result.renditions.values():
+        decoded = Image.open(io.BytesIO(data))
+        assert not decoded.getexif() and "icc_profile" not in decoded.info
+
+
+def test_embedded_profile_is_converted_and_dropped():
+    photo, _ = product_photo()
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    buf = io.BytesIO()
+    photo.save(buf, format="PNG", icc_profile=icc)
+    out = to_srgb(Image.open(io.BytesIO(buf.getvalue())))
+    assert "icc_profile" not in out.info
+    assert np.abs(np.asarray(out, dtype=np.int16) - np.asarray(photo, dtype=np.int16)).max() <= 3
+
+
+@pytest.mark.parametrize("mode", ["P", "PA", "LA", "RGBA", "CMYK", "L", "1", "I;16", "I", "F", "YCbCr"])
+def test_odd_modes_work(mode):
+    photo, _ = product_photo()
+    image = photo.convert("L").convert(mode) if mode in ("I;16", "I", "F") else photo.convert(mode)
+    result = enhance(image, EnhanceConfig(**SMALL))
+    assert result.image.mode == "RGB" and result.image.size == (60, 80)
+
+
+def test_transparent_background_becomes_white():
+    rgba = Image.new("RGBA", (60, 80), (0, 0, 0, 0))
+    rgba.paste((20, 120, 20, 255), (20, 20, 40, 60))
+    out = np.asarray(enhance(rgba, EnhanceConfig(**SMALL)).image)
+    assert (out[:4, :4] == 255).all() and out[40, 30, 1] > 80 and out[40, 30, 0] < 80
+
+
+def test_renditions_decode_as_their_formats_and_sizes():
+    photo, _ = product_photo()
+    formats = ("webp", "jpeg", "avif") if features.check("avif") else ("webp", "jpeg")
+    out = renditions(photo, [(60, 80), (30, 40)], formats)
+    assert len(out) == 2 * len(formats)
+    names = {"webp": "WEBP", "jpeg": "JPEG", "avif": "AVIF"}
+    for key, data in out.items():
+        size, fmt = key.split(".")
+        decoded = Image.open(io.BytesIO(data))
+        assert decoded.format == names[fmt]
+        assert "x".join(map(str, decoded.size)) == size
+
+
+def test_deterministic():
+    photo, _ = product_photo(shadow=True, seed=4)
+    a, b = enhance(photo, EnhanceConfig(**SMALL)), enhance(photo, EnhanceConfig(**SMALL))
+    assert a.steps_applied == b.steps_applied
+    assert a.image.tobytes() == b.image.tobytes() and a.renditions == b.renditions
+
+
+def test_upscaler_is_used_only_below_target_size():
+    calls = []
+
+    def upscaler(image):
+        calls.append(image.size)
+        return image.resize((image.width * 2, image.height * 2), Image.Resampling.NEAREST)
+
+    photo, _ = product_photo(size=(45, 60))
+    result = enhance(photo, EnhanceConfig(**{**SMALL, "target_size": (150, 200)}), upscaler=upscaler)
+    assert calls and "upscale" in result.steps_applied and result.details["upscale"] == "model"
+    assert result.image.size == (150, 200)
+    calls.clear()
+    enhance(photo, EnhanceConfig(**{**SMALL, "target_size": (30, 40)}), upscaler=upscaler)
+    assert calls == []
+
+
+def test_frame_is_trimmed():
+    photo, _ = product_photo(bg=(255, 255, 255))
+    framed = Image.new("RGB", (110, 140), (0, 0, 0))
+    framed.paste(photo, (10, 10))
+    result = enhance(framed, EnhanceConfig(**{**SMALL, "centre": False}))
+    assert "trim" in result.steps_applied and result.details["trim"]["box"] == [10, 10, 100, 130]
+    out = np.asarray(result.image)
+    assert out[:2].min() > 200 and out[:, :2].min() > 200
+
+
+def test_colour_cast_is_reduced_within_bounds():
+    photo, _ = product_photo(bg=(232, 236, 250))  # bluish backdrop
+    cfg = EnhanceConfig(**{**SMALL, "background": False, "contrast": False, "centre": False})
+    result = enhance(photo, cfg)
+    gains = result.details["white_balance"]["gains"]
+    assert gains[2] < 1.0 < gains[0] and all(abs(g - 1) <= cfg.wb_max_gain + 1e-6 for g in gains)
+    corner = np.asarray(result.image, dtype=np.float32)[:3, :3].mean(axis=(0, 1))
+    assert np.ptp(corner) < 18 - 8  # the cast (18 levels blue over red) shrank
+
+
+def test_steps_can_be_switched_off():
+    photo, _ = product_photo()
+    off = EnhanceConfig(exif=False, trim=False, white_balance=False, background=False, contrast=False,
+                        centre=False, upscale=False, target_size=(90, 120), rendition_sizes=())
+    result = enhance(photo, off)
+    assert result.steps_applied == [] and result.renditions == {}
+    assert result.image.tobytes() == photo.tobytes()
