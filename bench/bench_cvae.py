@@ -46,7 +46,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--evaluator", default=None, help="reuse this evaluator checkpoint if it exists (else train it)")
     p.add_argument("--cvae-minutes", type=float, default=7.0)
     p.add_argument("--cvae-steps", type=int, default=None)
+    p.add_argument("--size", default="64x48", help="CVAE resolution HxW (the npz is 64x48; smaller is pooled)")
     p.add_argument("--z-dim", type=int, default=32)
+    p.add_argument("--kl-warmup", type=int, default=1000)
+    p.add_argument("--critic-start", type=int, default=200)
+    p.add_argument("--critic-downsample", type=int, default=None, help="default: 2 at 64x48, else 1")
     p.add_argument("--beta", type=float, default=1.0)
     p.add_argument("--widths", default="16,32,64")
     p.add_argument("--critic-weight", type=float, default=30.0)
@@ -154,11 +158,22 @@ def train_evaluator(x, idx, vocab, args, out: Path):
     return model
 
 
+def pool_to(x: np.ndarray, height: int, width: int) -> np.ndarray:
+    """uint8 (n, H, W, c) -> (n, height, width, c) by block averaging (H, W multiples of height, width)."""
+    fh, fw = x.shape[1] // height, x.shape[2] // width
+    blocks = x.reshape(len(x), height, fh, width, fw, x.shape[3]).astype(np.float32)
+    return (blocks.mean(axis=(2, 4)) + 0.5).astype(np.uint8)
+
+
 def train_cvae(x, idx, vocab, args, out: Path):
     widths = [int(w) for w in args.widths.split(",")]
-    config = CVAEConfig(z_dim=args.z_dim, beta=args.beta, widths=widths)
-    trainer = CVAETrainer(config, x, idx, vocab, seed=args.seed,
-                          train_config=CVAETrainConfig(critic_weight=args.critic_weight))
+    height, width = (int(v) for v in args.size.split("x"))
+    config = CVAEConfig(height=height, width=width, z_dim=args.z_dim, beta=args.beta, widths=widths,
+                        kl_warmup_steps=args.kl_warmup)
+    downsample = args.critic_downsample or (2 if height >= 64 else 1)
+    tc = CVAETrainConfig(critic_weight=args.critic_weight, critic_start=args.critic_start,
+                         critic_downsample=downsample)
+    trainer = CVAETrainer(config, pool_to(x, height, width), idx, vocab, seed=args.seed, train_config=tc)
     t = time.monotonic()
 
     def log(f):

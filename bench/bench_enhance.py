@@ -16,6 +16,7 @@ import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,8 @@ from PIL import Image, ImageDraw, ImageFilter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ml.enhance import EnhanceConfig, border_pixels, enhance  # noqa: E402
+from ml.backdrop import border_pixels  # noqa: E402
+from ml.enhance import EnhanceConfig, enhance  # noqa: E402
 from ml.quality import QualityConfig, assess  # noqa: E402
 from ml.sr import SRConfig, SRTrainer, evaluate  # noqa: E402
 
@@ -49,7 +51,8 @@ def grey_backdrop(image: Image.Image, lo: float = 150.0, hi: float = 245.0) -> b
     ring = border_pixels(np.asarray(image, dtype=np.float32), 3)
     colour = np.median(ring, axis=0)
     uniform = (np.abs(ring - colour).max(axis=-1) < 12).mean()
-    return lo <= float(colour.mean()) < hi and np.ptp(colour) < 20 and uniform > 0.6
+    aspect_3_4 = image.width * 4 == image.height * 3
+    return aspect_3_4 and lo <= float(colour.mean()) < hi and np.ptp(colour) < 20 and uniform > 0.6
 
 
 def throughput(images: list[Image.Image], threads: int, cfg: EnhanceConfig) -> float:
@@ -62,10 +65,10 @@ def throughput(images: list[Image.Image], threads: int, cfg: EnhanceConfig) -> f
 
 def sure_masks(before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Masks judged on the original alone: sure backdrop (within 12 levels of the border colour, 6 px clear of
-    anything else) and sure product (over 60 levels away from it)."""
+    anything else) and sure product (over 40 levels away from it: a white shoe on grey counts)."""
     colour = np.median(border_pixels(before, 3), axis=0)
     dist = np.abs(before - colour).max(axis=-1)
-    product, near = dist > 60, dist >= 12
+    product, near = dist > 40, dist >= 12
     grown = Image.fromarray((near * 255).astype(np.uint8)).filter(ImageFilter.MaxFilter(13))
     return (np.asarray(grown) == 0), product
 
@@ -73,7 +76,7 @@ def sure_masks(before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def background_figures(images: list[Image.Image], cfg: EnhanceConfig) -> dict:
     white, changed, applied = [], [], 0
     for image in images:
-        result = enhance(image, cfg)
+        result = enhance(image, replace(cfg, target_size=image.size))  # same geometry: pixels line up
         applied += "background" in result.steps_applied
         before = np.asarray(image, dtype=np.float32)
         after = np.asarray(result.image, dtype=np.float32)

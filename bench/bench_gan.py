@@ -102,7 +102,8 @@ def train(args, images, attr_idx, vocab) -> GANTrainer:
     if args.resume and state.exists():
         trainer = GANTrainer.load(state, images, attr_idx)
     else:
-        config = GANConfig(attr_sizes=vocab.sizes(), g_width=args.g_width, d_width=args.d_width)
+        config = GANConfig(attr_sizes=vocab.sizes(), g_width=args.g_width, d_width=args.d_width,
+                           encoder_input=args.encoder_input)
         trainer = GANTrainer(config, images, attr_idx, vocab, seed=args.seed, batch_size=args.batch_size,
                              lr=args.lr, lr_d=2 * args.lr, recon_weight=args.recon_weight)
     print(f"G {count_params(trainer.G):,} D {count_params(trainer.D):,} E {count_params(trainer.E):,} params; "
@@ -176,13 +177,14 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=DATA)
     p.add_argument("--out", type=Path, default=Path("/tmp/bench_gan"))
-    p.add_argument("--minutes", type=float, default=10.0)
+    p.add_argument("--minutes", type=float, default=None, help="default: 10 unless --steps is given")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--types", type=int, default=8, help="keep the commonest N articleTypes")
     p.add_argument("--colours", type=int, default=8, help="keep the commonest N baseColours")
     p.add_argument("--limit", type=int, default=None, help="train on a random subset of N images")
     p.add_argument("--g-width", type=int, default=24)
     p.add_argument("--d-width", type=int, default=24)
+    p.add_argument("--encoder-input", choices=("luma", "rgb"), default="luma")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-4, help="G's; D's is twice this (TTUR)")
     p.add_argument("--recon-weight", type=float, default=1.0)
@@ -193,6 +195,8 @@ def main(argv=None) -> None:
     p.add_argument("--resume", action="store_true")
     p.add_argument("--colourway-images", type=int, default=40)
     args = p.parse_args(argv)
+    if args.minutes is None and args.steps is None:
+        args.minutes = 10.0
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
 

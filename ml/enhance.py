@@ -19,11 +19,11 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, features
 
-from .guided import box_mean
+from .backdrop import (LUMA, BackdropConfig, backdrop_alpha, border_pixels, dilate, find_backdrop, is_light, luma,
+                       mask_box, resize_array, working_copy)
 from .images import WHITE, pad_to_aspect
 
 Upscaler = Callable[[Image.Image], Image.Image]
-LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 @dataclass
@@ -38,15 +38,7 @@ class EnhanceConfig:
     target_size: tuple[int, int] = (600, 800)  # (w, h): 3:4 like the storefront's product cards
     margin: float = 0.06  # white left around the product, as a share of the canvas side
     work_side: int = 512  # masks are computed at most this large: fast on camera-size photos
-    # backdrop detection
-    min_bg_luma: float = 150.0  # darker backdrops are a style choice (black studio), not a defect
-    max_bg_chroma: float = 28.0  # a clearly coloured backdrop (pink paper) is kept
-    min_border_share: float = 0.35  # share of the border that must look like backdrop (models cut at edges)
-    chroma_tol: tuple[float, float] = (7.0, 18.0)  # colour distance: fully backdrop .. surely product
-    darker_tol: tuple[float, float] = (0.88, 0.62)  # luminance ratio to backdrop: shadows up to 0.62 fade
-    brighter_tol: tuple[float, float] = (1.04, 1.09)  # white garments on grey keep their folds
-    fit_max_ratio: float = 1.35  # a spotlight may be this much brighter than the border
-    fit_max_step: float = 0.03  # ...if reached without crossing an edge (a step over 3 % between neighbours)
+    backdrop: BackdropConfig = field(default_factory=BackdropConfig)  # what counts as a light backdrop
     # global tone
     wb_max_gain: float = 0.08  # bounded: a deliberate colour is never "corrected" by more than 8 %
     contrast_percentiles: tuple[float, float] = (0.5, 99.5)
@@ -117,178 +109,6 @@ def to_srgb(image: Image.Image, apply_exif: bool = True) -> Image.Image:
     return Image.fromarray(np.array(_flatten(image), dtype=np.uint8))  # new object: no info, no EXIF
 
 
-# ---------------------------------------------------------------- measuring the backdrop
-def border_pixels(arr: np.ndarray, width: int = 2) -> np.ndarray:
-    """The outer ring of an (h, w, c) array as (n, c)."""
-    w = max(1, min(width, arr.shape[0] // 4, arr.shape[1] // 4))
-    parts = [arr[:w], arr[-w:], arr[w:-w, :w], arr[w:-w, -w:]]
-    return np.concatenate([p.reshape(-1, arr.shape[2]) for p in parts])
-
-
-def border_mask(h: int, w: int, width: int = 2) -> np.ndarray:
-    m = np.zeros((h, w), dtype=bool)
-    m[:width], m[-width:], m[:, :width], m[:, -width:] = True, True, True, True
-    return m
-
-
-def luma(arr: np.ndarray) -> np.ndarray:
-    """(h, w, 3) -> (h, w) float32 luminance (Rec. 601, 0-255)."""
-    return arr.astype(np.float32) @ LUMA
-
-
-def working_copy(image: Image.Image, side: int) -> np.ndarray:
-    """Float32 (h, w, 3) array of the image, downscaled so its longer side is at most `side`."""
-    scale = side / max(image.size)
-    if scale < 1:
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        image = image.resize(size, Image.Resampling.BOX)
-    return np.asarray(image, dtype=np.float32)
-
-
-def smooth_surface(arr: np.ndarray, mask: np.ndarray, grid: int = 64) -> np.ndarray:
-    """Smooth colour surface (h, w, 3) through arr[mask] (normalised convolution at two scales).
-
-    Follows a studio vignette or spotlight; under the product, where there are no samples, the coarse
-    scale interpolates from the backdrop around it. Computed on a grid of about `grid` cells a side.
-    """
-    h, w = mask.shape
-    small = (max(1, round(w * grid / max(h, w))), max(1, round(h * grid / max(h, w))))  # (W, H)
-    m = _resize(mask.astype(np.float32), small, Image.Resampling.BOX)[..., None]  # (H, W, 1)
-    am = _resize(arr * mask[..., None], small, Image.Resampling.BOX)  # (H, W, 3)
-    fallback = np.median(arr[mask], axis=0) if mask.any() else np.median(arr.reshape(-1, 3), axis=0)
-    out = np.broadcast_to(fallback, am.shape).astype(np.float32)
-    for r in (max(small) // 4, max(small) // 16):  # coarse fills the holes, fine follows the light
-        weight = _box2(m, max(r, 1))
-        share = np.clip(weight / 0.25, 0.0, 1.0)
-        out = share * _box2(am, max(r, 1)) / np.maximum(weight, 1e-6) + (1 - share) * out
-    return np.clip(_resize(out, (w, h), Image.Resampling.BILINEAR), 1.0, 255.0)
-
-
-def _box2(x: np.ndarray, r: int) -> np.ndarray:
-    """Box filter applied twice (a triangle kernel): smooth enough to show no blocky steps."""
-    return box_mean(box_mean(x, r), r).astype(np.float32)
-
-
-def _smooth_pixels(arr: np.ndarray, surface: np.ndarray, max_step: float) -> np.ndarray:
-    """Pixels whose luminance differs from each neighbour by less than max_step of the backdrop's."""
-    lum = luma(arr) / np.maximum(luma(surface), 1.0)
-    step = np.zeros_like(lum)
-    dy, dx = np.abs(np.diff(lum, axis=0)), np.abs(np.diff(lum, axis=1))
-    step[1:] = np.maximum(step[1:], dy)
-    step[:-1] = np.maximum(step[:-1], dy)
-    step[:, 1:] = np.maximum(step[:, 1:], dx)
-    step[:, :-1] = np.maximum(step[:, :-1], dx)
-    return step < max_step
-
-
-def _ratio_chroma(arr: np.ndarray, surface: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Luminance ratio to the backdrop (h, w), and colour distance from the backdrop at that brightness."""
-    ratio = luma(arr) / np.maximum(luma(surface), 1.0)
-    return ratio, np.abs(arr - surface * ratio[..., None]).max(axis=-1)
-
-
-def backdrop_alpha(arr: np.ndarray, surface: np.ndarray, cfg: EnhanceConfig) -> np.ndarray:
-    """How much each pixel looks like backdrop (h, w) in [0, 1], from colour alone.
-
-    Chroma distance is measured against the surface scaled to the pixel's brightness, so a neutral shadow
-    on a neutral backdrop has no chroma distance; its darkness is judged by the luminance ratio.
-    """
-    ratio, chroma = _ratio_chroma(arr, surface)  # (h, w), (h, w)
-    a_chroma = _ramp(chroma, *cfg.chroma_tol)
-    a_dark = _ramp(-ratio, -cfg.darker_tol[0], -cfg.darker_tol[1])
-    a_bright = _ramp(ratio, *cfg.brighter_tol)
-    return a_chroma * a_dark * a_bright
-
-
-def _ramp(x: np.ndarray, full: float, none: float) -> np.ndarray:
-    """1 where x <= full, 0 where x >= none, smoothstep between."""
-    t = np.clip((x - full) / (none - full), 0.0, 1.0)
-    return (1.0 - t * t * (3 - 2 * t)).astype(np.float32)
-
-
-def _spread_rows(region: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    """Every horizontal run of `allowed` pixels that touches `region` joins it."""
-    h, w = allowed.shape
-    padded = np.pad(allowed, ((0, 0), (1, 0)))
-    starts = padded[:, 1:] & ~padded[:, :-1]
-    run_id = np.cumsum(starts.ravel()).reshape(h, w)
-    seeded = np.zeros(run_id.max(initial=0) + 1, dtype=bool)
-    seeded[run_id[region & allowed]] = True
-    return allowed & seeded[run_id]
-
-
-def connected_from(seed: np.ndarray, allowed: np.ndarray, max_rounds: int = 64) -> np.ndarray:
-    """Pixels of `allowed` 4-connected to `seed` (flood fill by alternating row and column runs)."""
-    region = seed & allowed
-    for _ in range(max_rounds):
-        before = int(region.sum())
-        region = _spread_rows(region, allowed)
-        region = _spread_rows(region.T, allowed.T).T
-        if int(region.sum()) == before:
-            break
-    return region
-
-
-@dataclass
-class Backdrop:
-    colour: np.ndarray  # (3,) median border colour
-    surface: np.ndarray  # (h, w, 3) smooth backdrop model at working size
-    alpha: np.ndarray  # (h, w) backdrop share, zero outside the region connected to the border
-    border_share: float  # share of border pixels that look like backdrop
-    noise: float  # robust std of the backdrop's colour (its noisiest channel)
-
-
-def find_backdrop(arr: np.ndarray, cfg: EnhanceConfig) -> Backdrop:
-    """Model the backdrop of a float (h, w, 3) array: a smooth surface, then the region grown from the border.
-
-    The surface is fitted to backdrop reached from the border through smooth, near-neutral pixels, allowed
-    to be much brighter than the border (a spotlight) but not darker (a shadow would be fitted away).
-    """
-    h, w, _ = arr.shape
-    ring = border_mask(h, w, max(1, min(h, w) // 50))
-    colour = np.median(arr[ring], axis=0)
-    surface = np.broadcast_to(colour, arr.shape).astype(np.float32)
-    for _ in range(2):
-        ratio, chroma = _ratio_chroma(arr, surface)
-        ok = (chroma < cfg.chroma_tol[1]) & (ratio > cfg.darker_tol[1]) & (ratio < cfg.fit_max_ratio)
-        ok &= _smooth_pixels(arr, surface, cfg.fit_max_step)
-        fit = connected_from(ring & ok, ok) & (ratio > cfg.darker_tol[0]) & (chroma < cfg.chroma_tol[0])
-        if fit.sum() < 50:
-            break
-        surface = smooth_surface(arr, fit)
-    alpha = backdrop_alpha(arr, surface, cfg)
-    alpha = alpha * connected_from(ring & (alpha >= 0.5), alpha > 0)
-    inliers = alpha >= 0.99
-    resid = arr[inliers] - surface[inliers] if inliers.any() else np.zeros((1, 3))  # (n, 3)
-    noise = float((1.4826 * np.median(np.abs(resid - np.median(resid, axis=0)), axis=0)).max())
-    return Backdrop(colour, surface, alpha, float((alpha[ring] >= 0.5).mean()), noise)
-
-
-def is_light_backdrop(bd: Backdrop, cfg: EnhanceConfig) -> bool:
-    """A near-uniform, light, near-neutral backdrop: the kind a shop wants pure white."""
-    chroma = float(bd.colour.max() - bd.colour.min())
-    lum = float(bd.colour @ LUMA)
-    return lum >= cfg.min_bg_luma and chroma <= cfg.max_bg_chroma and bd.border_share >= cfg.min_border_share
-
-
-def _resize(x: np.ndarray, size: tuple[int, int], resample=Image.Resampling.BILINEAR) -> np.ndarray:
-    """Resize a float32 (h, w) or (h, w, c) array to size (W, H), channel by channel."""
-    if x.shape[1] == size[0] and x.shape[0] == size[1]:
-        return x.astype(np.float32)
-    chans = x[..., None] if x.ndim == 2 else x
-    out = [np.asarray(Image.fromarray(np.ascontiguousarray(chans[..., i], dtype=np.float32), "F").resize(size, resample))
-           for i in range(chans.shape[2])]
-    return np.stack(out, axis=-1) if x.ndim == 3 else out[0]
-
-
-def _dilate(mask: np.ndarray, r: int = 1) -> np.ndarray:
-    """Binary 3x3 dilation, r times."""
-    for _ in range(r):
-        p = np.pad(mask, 1)
-        mask = p[1:-1, 1:-1] | p[:-2, 1:-1] | p[2:, 1:-1] | p[1:-1, :-2] | p[1:-1, 2:]
-    return mask
-
-
 def _image(arr: np.ndarray) -> Image.Image:
     return Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8))
 
@@ -339,8 +159,9 @@ def white_balance(image: Image.Image, cfg: EnhanceConfig):
     arr = working_copy(image, 256)
     ring = border_pixels(arr, max(1, min(arr.shape[:2]) // 50))
     colour = np.median(ring, axis=0)
-    uniform = float((np.abs(ring - colour).max(axis=-1) < cfg.chroma_tol[1]).mean())
-    if colour @ LUMA < cfg.min_bg_luma or np.ptp(colour) > cfg.max_bg_chroma or uniform < cfg.min_border_share:
+    bc = cfg.backdrop
+    uniform = float((np.abs(ring - colour).max(axis=-1) < bc.chroma_tol[1]).mean())
+    if colour @ LUMA < bc.min_luma or np.ptp(colour) > bc.max_chroma or uniform < bc.min_border_share:
         return None
     gains = np.clip(colour.mean() / np.maximum(colour, 1.0), 1 - cfg.wb_max_gain, 1 + cfg.wb_max_gain)
     if np.abs(gains - 1).max() < 0.01:
@@ -352,15 +173,15 @@ def clean_background(image: Image.Image, cfg: EnhanceConfig):
     """Light backdrop -> pure white, by flat-fielding the backdrop region; product pixels untouched."""
     full = np.asarray(image, dtype=np.float32)
     work = working_copy(image, cfg.work_side)
-    bd = find_backdrop(work, cfg)
-    if not is_light_backdrop(bd, cfg):
+    bd = find_backdrop(work, cfg.backdrop)
+    if not is_light(bd, cfg.backdrop):
         return None
     if work.shape == full.shape:
         surface, alpha = bd.surface, bd.alpha
     else:  # colour alpha at full size, limited to the (slightly grown) region found at working size
-        surface = _resize(bd.surface, image.size)
-        region = _resize(_dilate(bd.alpha > 0, 2).astype(np.float32), image.size) > 0
-        alpha = backdrop_alpha(full, surface, cfg) * region
+        surface = resize_array(bd.surface, image.size)
+        region = resize_array(dilate(bd.alpha > 0, 2).astype(np.float32), image.size) > 0
+        alpha = backdrop_alpha(full, surface, cfg.backdrop) * region
     lum = float(bd.colour @ LUMA)
     white_gain = 1.0 / (1.0 - min(3.5 * bd.noise, 0.05 * lum) / lum)  # backdrop noise clips to white
     flat = np.minimum(full * (255.0 * white_gain / surface), 255.0)
@@ -380,16 +201,6 @@ def stretch_contrast(image: Image.Image, cfg: EnhanceConfig):
         return None
     arr = (np.asarray(image, dtype=np.float32) - black) * max(gain, 1.0)
     return _image(arr), {"black": round(black, 2), "gain": round(max(gain, 1.0), 4)}
-
-
-def mask_box(mask: np.ndarray, min_share: float = 0.005) -> tuple[int, int, int, int] | None:
-    """Bounding box (x0, y0, x1, y1) of a (h, w) mask; rows/columns holding only a speck are ignored."""
-    h, w = mask.shape
-    rows = np.nonzero(mask.sum(axis=1) >= max(2, min_share * w))[0]
-    cols = np.nonzero(mask.sum(axis=0) >= max(2, min_share * h))[0]
-    if len(rows) == 0 or len(cols) == 0:
-        return None
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 def _axis_layout(lo: int, hi: int, size: int, margin: float) -> tuple[float, str]:

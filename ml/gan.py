@@ -28,6 +28,7 @@ class GANConfig:
     embed_dim: int = 32  # per attribute; concatenated with z into the condition vector
     attr_sizes: list[int] = field(default_factory=lambda: [2])  # vocab.sizes(): one table per attribute
     groups: int = 8  # GroupNorm groups under FiLM (per-sample norm: a sample never depends on its batch)
+    encoder_input: str = "luma"  # "luma": E sees standardised luminance only, so z cannot carry colour (below)
 
     def __post_init__(self) -> None:
         step = 2**self.blocks
@@ -195,11 +196,20 @@ class Discriminator(nn.Module):
 
 
 class Encoder(nn.Module):
-    """E(x) -> z: strided convs and a linear head; the starting guess for inversion."""
+    """E(x) -> z: strided convs and a linear head; the starting guess for inversion.
+
+    With encoder_input="luma" E sees each image's luminance standardised to zero mean and unit variance, so
+    its code carries shape and shading but neither hue nor overall brightness: a navy and a red shirt of the
+    same cut get the same z. The colour must then come from the condition, which is what colourways change,
+    and the reconstruction loss G(E(x), c) ~ x teaches G the colour conditioning by plain regression.
+    """
 
     def __init__(self, config: GANConfig):
         super().__init__()
-        layers, c_in = [], config.channels
+        if config.encoder_input not in ("luma", "rgb"):
+            raise ValueError("encoder_input must be 'luma' or 'rgb'")
+        self.luma = config.encoder_input == "luma"
+        layers, c_in = [], 1 if self.luma else config.channels
         for i in range(config.blocks):
             c_out = config.e_width * 2 ** min(i, 3)
             layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
@@ -209,7 +219,17 @@ class Encoder(nn.Module):
         self.head = nn.Linear(c_in * h0 * w0, config.z_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (b, c, h, w) -> (b, z_dim)
+        if self.luma:
+            x = luminance(x)  # (b, 1, h, w)
+            x = (x - x.mean(dim=(2, 3), keepdim=True)) / (x.std(dim=(2, 3), keepdim=True) + 1e-3)
         return self.head(self.features(x).flatten(1))
+
+
+def luminance(x: torch.Tensor) -> torch.Tensor:
+    """(b, 3, h, w) -> (b, 1, h, w), Rec. 601 weights; grayscale passes through."""
+    if x.size(1) == 1:
+        return x
+    return (x * x.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
 
 
 def d_hinge_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

@@ -41,7 +41,7 @@ class TrainConfig:
     ema_decay: float = 0.999  # reached after warm-up: decay_t = min(ema_decay, (1 + t) / (10 + t))
     augment: str = DEFAULT_POLICY  # no "color": it would blur colour labels (see ml.augment)
     recon_weight: float = 1.0  # L1 of G(E(x), c) vs real x, trained into G and E: learns shapes in minutes
-    latent_weight: float = 1.0  # ||E(G_ema(z, c)) - z||^2, trained into E: E inverts the sampling generator
+    latent_weight: float = 1.0  # ||E(G(z, c)) - z||^2, trained into E: E inverts the generator
     device: str = "cpu"
 
 
@@ -120,10 +120,11 @@ class GANTrainer:
         """One D step, one G step (+ reconstruction), one EMA update, one encoder step. Returns the losses."""
         real, attrs = self._batch()
         losses = {"d": self._d_step(real, attrs)}
-        losses.update(self._g_step(real, attrs))
+        g_losses, z, fake = self._g_step(real, attrs)
+        losses.update(g_losses)
         decay = min(self.train_config.ema_decay, (1 + self.step_count) / (10 + self.step_count))
         ema_update(self.G_ema, self.G, decay)
-        losses["e_latent"] = self._e_step(attrs)
+        losses["e_latent"] = self._e_step(z, fake)
         self.step_count += 1
         losses = {"step": self.step_count, **losses}
         self.history.append(losses)
@@ -138,9 +139,11 @@ class GANTrainer:
         self.opt_d.step()
         return loss.item()
 
-    def _g_step(self, real: torch.Tensor, attrs: torch.Tensor) -> dict[str, float]:
+    def _g_step(self, real: torch.Tensor, attrs: torch.Tensor):
+        """Adversarial (+ reconstruction) step for G; returns the losses and the (z, fake) it drew."""
         self.D.requires_grad_(False)  # G's step needs D's input gradient only
-        fake = self.G(self._z(len(real)), attrs)
+        z = self._z(len(real))
+        fake = self.G(z, attrs)
         loss_adv = g_hinge_loss(self.D(self._aug(fake), attrs))
         self.D.requires_grad_(True)
         loss, out = loss_adv, {"g": loss_adv.item()}
@@ -153,13 +156,11 @@ class GANTrainer:
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
-        return out
+        return out, z, fake.detach()
 
-    def _e_step(self, attrs: torch.Tensor) -> float:
-        """E learns to invert the EMA generator: ||E(G_ema(z, c)) - z||^2 (plus, already, the recon grads)."""
-        z = self._z(len(attrs))
-        with torch.no_grad():
-            fake = self.G_ema(z, attrs)
+    def _e_step(self, z: torch.Tensor, fake: torch.Tensor) -> float:
+        """E learns to invert G: ||E(G(z, c)) - z||^2 on the G step's own samples (no extra forward pass;
+        G_ema, which E is exported with, trails G closely and inversion refines the guess anyway)."""
         loss = F.mse_loss(self.E(fake), z)
         (self.train_config.latent_weight * loss).backward()  # accumulates onto the recon gradient
         self.opt_e.step()

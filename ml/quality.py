@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from PIL import Image
 
-from .enhance import EnhanceConfig, border_mask, find_backdrop, luma, mask_box, to_srgb, working_copy
+from .backdrop import BackdropConfig, border_mask, find_backdrop, luma, mask_box, working_copy
+from .enhance import to_srgb
 
 PARTS = ("resolution", "sharpness", "exposure", "background", "coverage", "centring")
 
@@ -36,6 +37,7 @@ class QualityConfig:
     busy_spread: float = 12.0  # robust border spread (MAD x 1.48) above this reads as "busy background"
     coverage_range: tuple[float, float] = (0.3, 0.92)  # product box share of the frame that scores 100
     off_centre: float = 0.08  # box centre this far (share of the frame) from the middle: "off-centre"
+    backdrop: BackdropConfig = field(default_factory=BackdropConfig)  # how the product is told from backdrop
 
 
 @dataclass
@@ -153,7 +155,7 @@ def assess(image: Image.Image, config: QualityConfig | None = None) -> QualityRe
     image = to_srgb(image)
     arr = working_copy(image, cfg.work_side)  # (h, w, 3) float32
     lum = luma(arr)
-    backdrop = find_backdrop(arr, EnhanceConfig())
+    backdrop = find_backdrop(arr, cfg.backdrop)
     product = backdrop.alpha < 0.5
     box = mask_box(product, 0.01)
     coverage, centring = framing_parts(box, lum.shape, cfg)

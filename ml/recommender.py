@@ -162,6 +162,16 @@ class LinearThompson:
         self.n_obs += len(y)
         self._cache = None
 
+    def discount(self, factor: float) -> None:
+        """Forget old evidence: move the posterior `1 - factor` of the way back to the prior (tastes drift).
+
+        Call it periodically (e.g. nightly with 0.9); weights keep their mean direction while uncertainty grows
+        again, so the policy keeps exploring new variants instead of freezing on last season's favourite."""
+        prior = np.eye(self.config.dim) / self.config.prior_var
+        self.precision = factor * self.precision + (1 - factor) * prior
+        self.b = factor * self.b
+        self._cache = None
+
     def _posterior(self) -> tuple[np.ndarray, np.ndarray]:
         if self._cache is None:
             chol = _stable_cholesky(self.precision)  # A = L L^T

@@ -85,9 +85,14 @@ class ImageJob(models.Model):
     not_before = models.DateTimeField(null=True, blank=True, help_text=_("Retry backoff: not run before this."))
     worker = models.CharField(max_length=200, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    key = models.CharField(max_length=200, blank=True, default="",
+                           help_text=_("Idempotency key (e.g. backfill:enhance:<image id>): one job per key."))
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["key"], condition=~models.Q(key=""), name="prodimg_one_job_per_key")
+        ]
         permissions = [
             ("generate_variants", "Can generate product image variants"),
             ("edit_attributes", "Can edit product image attributes"),
@@ -128,6 +133,7 @@ class GeneratedImage(models.Model):
     model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    renditions = models.JSONField(default=dict, blank=True, help_text=_('e.g. {"800x1066.webp": "<storage name>"}'))
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -159,7 +165,53 @@ class ImageEvent(models.Model):
     page = models.CharField(max_length=200, blank=True)
     propensity = models.FloatField(null=True, blank=True)
     recommender = models.CharField(max_length=100, blank=True)
+    decision_id = models.CharField(max_length=40, blank=True, db_index=True,
+                                   help_text=_("Links a click to the impression (decision) it came from."))
+    candidates = models.JSONField(default=list, blank=True, help_text=_("Candidates and propensities at decision time."))
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class QualityScore(models.Model):
+    """A host image's quality score (0-100) and its parts, so the admin can say why a score is low."""
+
+    source = models.OneToOneField(image_model_label(), on_delete=models.CASCADE, related_name="prodimg_quality")
+    score = models.FloatField(db_index=True)
+    parts = models.JSONField(default=dict, blank=True)  # part -> {"score": 0-100, "value": raw measurement}
+    reasons = models.JSONField(default=list, blank=True)  # ["dark", "blurry", ...]
+    file_name = models.CharField(max_length=300, blank=True, help_text=_("The file that was assessed."))
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"quality {self.score:.0f} of image {self.source_id}"
+
+
+class ImageFeatures(models.Model):
+    """An embedding of a host image or of a generated one, for the recommender."""
+
+    source = models.ForeignKey(image_model_label(), null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    generated = models.OneToOneField(GeneratedImage, null=True, blank=True, on_delete=models.CASCADE, related_name="features")
+    vector = models.JSONField(default=list)
+    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source"], condition=models.Q(generated__isnull=True),
+                                    name="prodimg_one_feature_row_per_original")
+        ]
+
+
+class RecommenderState(models.Model):
+    """A recommender's learned state (e.g. a posterior), persisted; the cache holds the hot copy."""
+
+    name = models.CharField(max_length=100, unique=True)
+    state = models.JSONField(default=dict)
+    events_seen = models.BigIntegerField(default=0)
+    last_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name

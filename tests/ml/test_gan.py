@@ -132,7 +132,7 @@ def test_overfitting_a_tiny_batch_separates_real_from_fake():
     trainer.train(steps=40)
     first, last = trainer.history[:5], trainer.history[-5:]
     assert np.mean([h["d"] for h in last]) < np.mean([h["d"] for h in first])
-    assert np.mean([h["recon"] for h in last]) < 0.6 * np.mean([h["recon"] for h in first])
+    assert np.mean([h["recon"] for h in last]) < 0.75 * np.mean([h["recon"] for h in first])
     real, batch_attrs = trainer._batch()
     with torch.no_grad():
         fake = trainer.G(trainer._z(len(real)), batch_attrs)

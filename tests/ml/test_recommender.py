@@ -177,3 +177,14 @@ def test_thompson_probabilities_are_argmax_frequencies_of_posterior_draws():
     p = model.thompson_probabilities(x, np.random.default_rng(3))
     best = np.argmax(x @ model.sample_weights(np.random.default_rng(3), model.config.n_draws), axis=0)
     np.testing.assert_array_equal(p, np.bincount(best, minlength=4) / model.config.n_draws)
+
+
+def test_discount_moves_the_posterior_back_towards_the_prior():
+    model = fitted_bandit(n=500)
+    var, mean = np.diag(model.covariance()), model.mean
+    model.discount(0.5)
+    assert np.all(np.diag(model.covariance()) > var)
+    assert np.corrcoef(model.mean, mean)[0, 1] > 0.99  # same direction, less sure
+    model.discount(0.0)
+    np.testing.assert_allclose(model.mean, 0, atol=1e-12)
+    np.testing.assert_allclose(model.covariance(), np.eye(6) * model.config.prior_var)

@@ -34,7 +34,7 @@ def trainer():
     config = GANConfig(height=16, width=12, blocks=2, z_dim=8, g_width=12, d_width=8, e_width=8, embed_dim=8,
                        attr_sizes=vocab.sizes(), groups=4)
     trainer = GANTrainer(config, images, attrs, vocab, batch_size=16, lr=2e-3, lr_d=4e-3, lr_e=2e-3)
-    trainer.train(steps=80)  # enough for this toy catalogue to learn colour (a few CPU seconds)
+    trainer.train(steps=120)  # enough for this toy catalogue to learn colour (a few CPU seconds)
     return trainer
 
 
