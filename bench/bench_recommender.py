@@ -76,7 +76,8 @@ def real_world(data_dir, rng, products=300, k=4, n_colours=8, shoppers=100, attr
         rows.append([by_type[(t, c)][rng.integers(len(by_type[(t, c)]))] for c in cs])
         cols.append(cs)
     rows, cols = np.array(rows), np.array(cols)
-    hist = np.stack([colour_histogram(d["x"][i]) for i in rows.ravel()]).reshape(rows.shape + (-1,))
+    x = d["x"]  # every d[...] access decompresses the whole array again
+    hist = np.stack([colour_histogram(x[i]) for i in rows.ravel()]).reshape(rows.shape + (-1,))
     flag = np.zeros(rows.shape + (1,))
     flag[:, 0] = 1
     parts = [hist, np.eye(n_colours)[cols]] if attrs else [hist]
@@ -179,7 +180,7 @@ def main(argv=None) -> None:
         summary["seeds"].append(one_seed(args, seed, out))
     ctr = {p: np.mean([s["ctr"][p] for s in summary["seeds"]]) for p in POLICIES}
     summary["mean_ctr"] = {p: float(v) for p, v in ctr.items()}
-    print("mean CTR over seeds:", json.dumps(summary["mean_ctr"]))
+    print("mean CTR over seeds:", json.dumps(summary["mean_ctr"]), flush=True)
     (out / f"{args.world}{'_attrs' if args.attrs else ''}.json").write_text(json.dumps(summary, indent=1))
 
 
@@ -200,7 +201,7 @@ def one_seed(args, seed: int, out: Path) -> dict:
            "ctr_second_half": {p: float(r[half:].mean()) for p, r in rewards.items()},
            "curves": curves, "sim_seconds": secs, "feature_dim": config.bandit_config().dim}
     print(f"seed {seed} d={row['feature_dim']} ({secs:.0f}s): CTR", json.dumps(row["ctr"]),
-          "second half", json.dumps(row["ctr_second_half"]))
+          "second half", json.dumps(row["ctr_second_half"]), flush=True)
     learned = runs["thompson"]["recommender"]
     for log in ("uniform", "thompson"):
         report = evaluate_offpolicy(runs[log]["events"][half:], learned, seed)

@@ -19,8 +19,8 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, features
 
-from .backdrop import (LUMA, BackdropConfig, backdrop_alpha, border_pixels, dilate, find_backdrop, is_light, luma,
-                       mask_box, resize_array, working_copy)
+from .backdrop import (LUMA, BackdropConfig, border_pixels, find_backdrop, is_light, luma, mask_box, resize_array,
+                       working_copy)
 from .images import WHITE, pad_to_aspect
 
 Upscaler = Callable[[Image.Image], Image.Image]
@@ -113,6 +113,14 @@ def _image(arr: np.ndarray) -> Image.Image:
     return Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8))
 
 
+def _linear_map(image: Image.Image, gain, offset=0.0) -> Image.Image:
+    """out = (in - offset) * gain per channel, rounded and clipped, through a lookup table (fast on big photos)."""
+    levels = np.arange(256, dtype=np.float64)
+    gains = np.broadcast_to(np.asarray(gain, dtype=np.float64), (3,))
+    lut = np.concatenate([np.clip((levels - offset) * g + 0.5, 0, 255).astype(np.uint8) for g in gains])
+    return image.point(lut.tolist())
+
+
 # ---------------------------------------------------------------- the steps
 def trim_frame(image: Image.Image, cfg: EnhanceConfig, tol: float = 8.0, frame_diff: float = 40.0):
     """Cut uniform bands at the edges that differ from what lies inside them (frames, letterbox bars).
@@ -166,26 +174,25 @@ def white_balance(image: Image.Image, cfg: EnhanceConfig):
     gains = np.clip(colour.mean() / np.maximum(colour, 1.0), 1 - cfg.wb_max_gain, 1 + cfg.wb_max_gain)
     if np.abs(gains - 1).max() < 0.01:
         return None
-    return _image(np.asarray(image, dtype=np.float32) * gains), {"gains": [round(float(g), 4) for g in gains]}
+    return _linear_map(image, gains), {"gains": [round(float(g), 4) for g in gains]}
 
 
 def clean_background(image: Image.Image, cfg: EnhanceConfig):
     """Light backdrop -> pure white, by flat-fielding the backdrop region; product pixels untouched."""
-    full = np.asarray(image, dtype=np.float32)
     work = working_copy(image, cfg.work_side)
     bd = find_backdrop(work, cfg.backdrop)
     if not is_light(bd, cfg.backdrop):
         return None
-    if work.shape == full.shape:
-        surface, alpha = bd.surface, bd.alpha
-    else:  # colour alpha at full size, limited to the (slightly grown) region found at working size
-        surface = resize_array(bd.surface, image.size)
-        region = resize_array(dilate(bd.alpha > 0, 2).astype(np.float32), image.size) > 0
-        alpha = backdrop_alpha(full, surface, cfg.backdrop) * region
     lum = float(bd.colour @ LUMA)
     white_gain = 1.0 / (1.0 - min(3.5 * bd.noise, 0.05 * lum) / lum)  # backdrop noise clips to white
-    flat = np.minimum(full * (255.0 * white_gain / surface), 255.0)
-    out = full + alpha[..., None] * (flat - full)
+    # masks at working size, applied at full size: bilinear upsampling of alpha feathers the edge
+    alpha = resize_array(bd.alpha, image.size)[..., None]  # (H, W, 1)
+    gain = resize_array(255.0 * white_gain / bd.surface, image.size)  # (H, W, 3): flat-field to white
+    full = np.asarray(image, dtype=np.float32)
+    out = np.minimum(full * gain, 255.0)
+    out -= full
+    out *= alpha
+    out += full
     details = {"colour": [round(float(c), 1) for c in bd.colour], "noise": round(bd.noise, 2),
                "border_share": round(bd.border_share, 3)}
     return _image(out), details
@@ -199,8 +206,8 @@ def stretch_contrast(image: Image.Image, cfg: EnhanceConfig):
     gain = float(min(255.0 / max(hi - black, 1.0), cfg.contrast_max_gain))
     if gain < 1.005 and black < 0.5:
         return None
-    arr = (np.asarray(image, dtype=np.float32) - black) * max(gain, 1.0)
-    return _image(arr), {"black": round(black, 2), "gain": round(max(gain, 1.0), 4)}
+    gain = max(gain, 1.0)
+    return _linear_map(image, gain, black), {"black": round(black, 2), "gain": round(gain, 4)}
 
 
 def _axis_layout(lo: int, hi: int, size: int, margin: float) -> tuple[float, str]:

@@ -84,8 +84,9 @@ class GANTrainer:
         self.device = torch.device(self.train_config.device)
         self.images, self.attr_idx = self._check_data(images, attr_idx)
         self.gen = torch.Generator().manual_seed(self.train_config.seed)  # all of training's randomness
-        torch.manual_seed(self.train_config.seed)  # weight init only
-        self.G, self.D, self.E = (m(config).to(self.device) for m in (Generator, Discriminator, Encoder))
+        with torch.random.fork_rng(devices=[]):  # seeded weight init without touching the caller's RNG
+            torch.manual_seed(self.train_config.seed)
+            self.G, self.D, self.E = (m(config).to(self.device) for m in (Generator, Discriminator, Encoder))
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         tc = self.train_config
         self.opt_g = torch.optim.Adam(self.G.parameters(), tc.lr, betas=(0.0, 0.9))

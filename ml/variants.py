@@ -86,16 +86,22 @@ class VariantGenerator:
     # --- helpers ---------------------------------------------------------------------------------------
 
     def condition(self, attrs: dict) -> torch.Tensor:
-        """Attribute dict -> (1, n_attr) indices; unknown or missing values become `<unk>`."""
-        return torch.tensor([self.vocab.encode(attrs)], dtype=torch.long, device=self.device)
+        """Attribute dict -> (1, n_attr) indices, values matched loosely ("navy-blue" finds "Navy Blue");
+        unknown or missing values become `<unk>`."""
+        spelled = {a: self.spelling(a, v) or v for a, v in attrs.items() if a in self.vocab.values and v}
+        return torch.tensor([self.vocab.encode(spelled)], dtype=torch.long, device=self.device)
+
+    def spelling(self, attribute: str, value) -> str | None:
+        """The vocabulary's spelling of a value, ignoring case, spaces and punctuation; None if unknown."""
+        return next((v for v in self.vocab.allowed(attribute) if _norm(v) == _norm(value)), None)
 
     def resolve_colour(self, colour: str) -> str:
         """The vocabulary's spelling of a colour ("navy blue" -> "Navy Blue"); raises UnknownAttributeValue."""
-        allowed = self.vocab.allowed(self._colour_attr())
-        match = [v for v in allowed if _norm(v) == _norm(colour)]
-        if not match:
-            raise UnknownAttributeValue(self._colour_attr(), colour, allowed)
-        return match[0]
+        attr = self._colour_attr()
+        match = self.spelling(attr, colour)
+        if match is None:
+            raise UnknownAttributeValue(attr, colour, self.vocab.allowed(attr))
+        return match
 
     def _colour_attr(self) -> str:
         if self.colour_attribute not in self.vocab.attributes:
@@ -145,8 +151,9 @@ class VariantGenerator:
         """
         attr = self._colour_attr()
         targets = [self.resolve_colour(c) for c in colours] if colours else self._pick_colours(attrs, count, seed)
-        z = self.invert(image, attrs, steps)
-        src = self.condition(attrs)
+        if not targets:
+            return []
+        z, src = self.invert(image, attrs, steps), self.condition(attrs)
         tgt = src.repeat(len(targets), 1)
         tgt[:, self.vocab.attributes.index(attr)] = torch.tensor([self.vocab.index(attr, t) for t in targets])
         before = self._low(self._decode(z, src)[0])
@@ -160,7 +167,7 @@ class VariantGenerator:
 
     def _pick_colours(self, attrs: dict, count: int, seed: int) -> list[str]:
         attr = self._colour_attr()
-        source = self.vocab.index(attr, attrs.get(attr, ""))
+        source = self.vocab.index(attr, self.spelling(attr, attrs.get(attr, "")) or "")
         pool = [v for i, v in enumerate(self.vocab.values[attr]) if i not in (0, source)]
         order = torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed)).tolist()
         return [pool[i] for i in order[:count]]

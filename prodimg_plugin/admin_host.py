@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils.html import format_html, format_html_join
 
 from .admin_html import generated_card, job_line
+from .forms import VariantOptionsForm
 from .host import get_image_model, get_product_model, images_of_products
 from .models import GeneratedImage, ImageJob
 from .services import jobs
@@ -43,6 +44,45 @@ def generate_variants(modeladmin, request, queryset):
     """One job per selected image with the default settings (4 colourways)."""
     images = queryset if queryset.model is get_image_model() else images_of_products(queryset)
     _queue(modeladmin, request, images, ImageJob.Kind.VARIANTS, variant_params(), ACTION_PERMS["generate_variants"])
+
+
+@admin.action(description="Generate variants with options… (AI)", permissions=["prodimg_generate"])
+def generate_variants_with_options(modeladmin, request, queryset):
+    """Intermediate page: kind (colourways / design variations), count, colours; then one job per image."""
+    images = queryset if queryset.model is get_image_model() else images_of_products(queryset)
+    colours, error = model_vocabulary("gan", "colour")
+    form = VariantOptionsForm(request.POST if request.POST.get("prodimg_confirm") else None, colours=colours)
+    if form.is_bound and form.is_valid():
+        params = variant_params(**form.cleaned_data)
+        _queue(modeladmin, request, images, ImageJob.Kind.VARIANTS, params, ACTION_PERMS["generate_variants"])
+        return None
+    return action_page(modeladmin, request, queryset, form, "generate_variants_with_options",
+                       title="Generate variants", submit_label="Generate variants", error=error,
+                       intro="Choose what to generate for each selected product image. "
+                             "Results wait for review on the product's page.")
+
+
+def model_vocabulary(kind: str, attribute: str) -> tuple[list[str], str]:
+    """Allowed values of an attribute in the active model of a kind, or ([], why not)."""
+    from .services import registry
+
+    try:
+        _, model = registry.get_model(kind)
+    except Exception as exc:  # no model, damaged weights: say so on the form instead of a 500
+        return [], f"No usable {kind} model: {exc}"
+    vocab = model.vocab
+    name = next((a for a in vocab.attributes if attribute in a.lower() or "color" in a.lower()), None)
+    return (vocab.allowed(name) if name else []), ""
+
+
+def action_page(modeladmin, request, queryset, form, action: str, **context):
+    """The intermediate page of an action that needs a form (re-posts the selection and the action)."""
+    from django.template.response import TemplateResponse
+
+    return TemplateResponse(request, "prodimg_plugin/admin/action_form.html", {
+        **modeladmin.admin_site.each_context(request), "opts": modeladmin.model._meta, "objects": list(queryset),
+        "form": form, "action": action, **context,
+    })
 
 
 def _has_perm(codename: str):
@@ -87,7 +127,7 @@ class GeneratedForImageInline(admin.TabularInline):
 class ProdimgImageAdminMixin:
     """For the host's product-image admin: the actions and an inline of generated images."""
 
-    prodimg_actions = [generate_variants]
+    prodimg_actions = [generate_variants, generate_variants_with_options]
 
     @admin.display(description="AI images")
     def prodimg_panel(self, obj):

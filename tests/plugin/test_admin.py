@@ -122,3 +122,32 @@ def test_generated_image_page_shows_original_and_variant_side_by_side(client, st
     client.force_login(staff_with_perms)
     page = client.get(reverse("admin:prodimg_plugin_generatedimage_change", args=[generated[0].pk])).content.decode()
     assert generated[0].image.url in page and generated[0].source.image.url in page
+
+
+def test_variant_options_form_offers_the_models_colours_and_queues_what_was_chosen(
+    client, staff_with_perms, three_images, gan_version, monkeypatch, django_capture_on_commit_callbacks
+):
+    from prodimg_plugin.services import jobs
+
+    monkeypatch.setattr(jobs, "enqueue", lambda pk: None)
+    client.force_login(staff_with_perms)
+    ids = [three_images[0].pk, three_images[1].pk]
+    page = run_action(client, IMAGE_CHANGELIST, "generate_variants_with_options", ids).content.decode()
+    assert 'value="navy-blue"' in page and 'name="count"' in page
+    assert not ImageJob.objects.exists()  # nothing queued before the form is submitted
+    form = {"action": "generate_variants_with_options", "_selected_action": ids, "prodimg_confirm": "1",
+            "mode": "colourways", "count": "2", "colours": ["navy-blue", "pink"], "strength": "0.5"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(IMAGE_CHANGELIST, form, follow=True)
+    assert "Queued 2" in response.content.decode()
+    params = [j.params for j in ImageJob.objects.all()]
+    assert all(p["colours"] == ["navy-blue", "pink"] and p["count"] == 2 and p["mode"] == "colourways" for p in params)
+
+
+def test_variant_options_form_rejects_a_count_over_the_cap(client, staff_with_perms, three_images, gan_version):
+    client.force_login(staff_with_perms)
+    form = {"action": "generate_variants_with_options", "_selected_action": [three_images[0].pk], "prodimg_confirm": "1",
+            "mode": "design", "count": "999", "strength": "0.5"}
+    response = client.post(IMAGE_CHANGELIST, form)
+    assert response.status_code == 200 and "errorlist" in response.content.decode()
+    assert not ImageJob.objects.exists()
