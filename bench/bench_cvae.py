@@ -54,6 +54,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--beta", type=float, default=1.0)
     p.add_argument("--widths", default="16,32,64")
     p.add_argument("--critic-weight", type=float, default=30.0)
+    p.add_argument("--change-weight", type=float, default=0.02)
+    p.add_argument("--swap", default=None, help="attributes the critic sees swapped, comma-separated (default all)")
     p.add_argument("--max-images", type=int, default=200, help="test originals edited (x colours-1 targets)")
     p.add_argument("--grid-rows", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
@@ -172,6 +174,7 @@ def train_cvae(x, idx, vocab, args, out: Path):
                         kl_warmup_steps=args.kl_warmup)
     downsample = args.critic_downsample or (2 if height >= 64 else 1)
     tc = CVAETrainConfig(critic_weight=args.critic_weight, critic_start=args.critic_start,
+                         change_weight=args.change_weight, swap_attributes=args.swap.split(",") if args.swap else None,
                          critic_downsample=downsample)
     trainer = CVAETrainer(config, pool_to(x, height, width), idx, vocab, seed=args.seed, train_config=tc)
     t = time.monotonic()
@@ -208,10 +211,10 @@ def edit_test_set(editor, refs, rows, args, data: Path):
         for method, edits, nul in (("cvae", cvae_edits, null), ("hsv", base_edits, base_null)):
             for target, edited in zip(targets, edits):
                 lum, cs = ssim_maps(arr, np.asarray(edited))
-                records.append({"method": method, "source": colour, "target": target, "category": category,
-                                "ssim": float((lum * cs).mean()), "ssim_cs": float(cs.mean()),
+                records.append({"method": method, "image": n, "source": colour, "target": target,
+                                "category": category, "ssim": float((lum * cs).mean()), "ssim_cs": float(cs.mean()),
                                 "thumb": fit(edited, 64, 48)})
-            records.append({"method": method, "source": colour, "target": None, "category": category,
+            records.append({"method": method, "image": n, "source": colour, "target": None, "category": category,
                             "null_psnr": psnr(arr, np.asarray(nul)), "null_ssim": ssim(arr, np.asarray(nul)),
                             "thumb": fit(image, 64, 48)})
         if n < args.grid_rows:
@@ -234,6 +237,7 @@ def judge(records, model, vocab):
 def summarise(records, colours) -> dict:
     """Per method and target colour: success, SSIM, category kept; plus the null edits."""
     out = {}
+    seen_on_original = {r["image"]: r["seen_category"] for r in records if r["method"] == "cvae" and not r["target"]}
     for method in ("cvae", "hsv"):
         edits = [r for r in records if r["method"] == method and r["target"]]
         nulls = [r for r in records if r["method"] == method and not r["target"]]
@@ -249,6 +253,7 @@ def summarise(records, colours) -> dict:
             "ssim_lum_p10": float(np.percentile([r["ssim"] for r in edits], 10)),
             "ssim_structure": float(np.mean([r["ssim_cs"] for r in edits])),
             "category_kept": float(np.mean([r["seen_category"] == r["category"] for r in edits])),
+            "category_as_original": float(np.mean([r["seen_category"] == seen_on_original[r["image"]] for r in edits])),
             "null_psnr_median": float(np.median([r["null_psnr"] for r in nulls])),
             "null_psnr_min": float(np.min([r["null_psnr"] for r in nulls])),
             "null_ssim": float(np.mean([r["null_ssim"] for r in nulls])),
@@ -294,6 +299,9 @@ def main() -> None:
     model = train_evaluator(x[train], idx[train], vocab, args, out)
     test = ~train
     acc = evaluator.accuracy(model, x[test], idx[test])
+    seen = evaluator.predict(model, x[test])[COLOUR][0]
+    col = idx[test][:, vocab.attributes.index(COLOUR)]
+    recall = {c: float(np.mean(seen[col == k] == k)) for k, c in enumerate(colours, start=1)}
     print(f"evaluator accuracy on test thumbnails: {acc}", flush=True)
     cvae_path, figures, steps = train_cvae(x[train], idx[train], vocab, args, out)
     editor = AttributeEditor.from_checkpoint(cvae_path)
@@ -310,6 +318,7 @@ def main() -> None:
     originals_seen = [r for r in records if r["method"] == "cvae" and not r["target"]]
     summary = summarise(records, colours)
     summary["evaluator_accuracy_test_thumbnails"] = acc
+    summary["evaluator_colour_recall_test"] = recall
     summary["evaluator_on_unedited_originals"] = {
         "colour": float(np.mean([r["seen_colour"] == r["source"] for r in originals_seen])),
         "category": float(np.mean([r["seen_category"] == r["category"] for r in originals_seen])),
@@ -324,10 +333,12 @@ def main() -> None:
 
 
 def report(s: dict, colours: list[str]) -> None:
-    print(f"\n{'target':<11}{'cvae success':>13}{'hsv success':>13}{'cvae ssim':>11}{'hsv ssim':>10}")
+    print(f"\n{'target':<11}{'cvae success':>13}{'hsv success':>13}{'cvae ssim':>11}{'hsv ssim':>10}"
+          f"{'evaluator recall':>18}")
     for c in colours:
         a, b = s["cvae"]["per_target"][c], s["hsv"]["per_target"][c]
-        print(f"{c:<11}{a['success']:>13.2f}{b['success']:>13.2f}{a['ssim']:>11.3f}{b['ssim']:>10.3f}")
+        print(f"{c:<11}{a['success']:>13.2f}{b['success']:>13.2f}{a['ssim']:>11.3f}{b['ssim']:>10.3f}"
+              f"{s['evaluator_colour_recall_test'][c]:>18.2f}")
     for m in ("cvae", "hsv"):
         print(m, {k: round(v, 4) for k, v in s[m].items() if k != "per_target"})
     print("evaluator on unedited test originals:", s["evaluator_on_unedited_originals"],

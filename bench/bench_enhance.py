@@ -110,13 +110,15 @@ def unique_split(rows: list[dict], data: Path) -> tuple[list[Path], list[Path]]:
     return train, [p for p in test if hashlib.sha256(p.read_bytes()).hexdigest() not in seen]
 
 
-def sr_figures(train: list[Path], test: list[Path], minutes: float, seed: int) -> dict:
+def sr_figures(train: list[Path], test: list[Path], minutes: float, seed: int, out: Path | None) -> dict:
     trainer = SRTrainer([open_rgb(p) for p in train], SRConfig(), seed=seed, device="cpu")
     losses = trainer.train(minutes=minutes)
     up = trainer.upscaler()
     test_images = [open_rgb(p) for p in test]
     start = time.perf_counter()
     result = evaluate(up, test_images)
+    if out is not None:
+        trainer.export(out, metrics=result)
     lr = test_images[0].resize((112, 150), Image.Resampling.BICUBIC)
     t0 = time.perf_counter()
     for _ in range(5):
@@ -141,31 +143,13 @@ def example_strip(images: list[Image.Image], path: Path, tile=(150, 200)) -> int
     return path.stat().st_size
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/fashion-product-images")
-    ap.add_argument("--throughput-n", type=int, default=120, help="photos timed per thread count")
-    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--quality-n", type=int, default=100, help="random photos scored before/after")
-    ap.add_argument("--sr-minutes", type=float, default=4.0, help="SR training budget (0 skips SR)")
-    ap.add_argument("--sr-test-n", type=int, default=0, help="limit the SR test photos (0: all)")
-    ap.add_argument("--examples", type=Path, default=None, help="write a before/after PNG strip here")
-    ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    torch.set_num_threads(1)
-    rows = load_catalogue(args.data)
-    rng = np.random.default_rng(args.seed)
-    sample = [rows[i] for i in rng.permutation(len(rows))]
-    figures = {"load_average": os.getloadavg()}
-
+def enhancement_figures(args, rows: list[dict], sample: list[dict]) -> dict:
+    figures = {}
     timed = [open_rgb(args.data / r["original"]) for r in sample[: args.throughput_n]]
     for label, cfg in (("full_with_renditions", EnhanceConfig()), ("steps_only", EnhanceConfig(rendition_sizes=()))):
         for t in args.threads:
             figures[f"throughput_{label}_{t}thr_img_s"] = throughput(timed, t, cfg)
             print(label, t, "threads:", round(figures[f"throughput_{label}_{t}thr_img_s"], 2), "img/s", flush=True)
-
-    test_rows = [r for r in rows if r["split"] == "test"]
     grey = [im for im in (open_rgb(args.data / r["original"]) for r in rows) if grey_backdrop(im)]
     figures["background_only"] = background_figures(grey, EnhanceConfig(**GEOMETRY_KEPT, white_balance=False, contrast=False))
     figures["wb_background_contrast"] = background_figures(grey, EnhanceConfig(**GEOMETRY_KEPT))
@@ -175,10 +159,34 @@ def main() -> None:
     if args.examples:
         picks = [grey[i] for i in np.linspace(0, len(grey) - 1, 6).round().astype(int)]
         figures["examples_png_bytes"] = example_strip(picks, args.examples)
+    return figures
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/fashion-product-images")
+    ap.add_argument("--throughput-n", type=int, default=120, help="photos timed per thread count")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--quality-n", type=int, default=100, help="random photos scored before/after")
+    ap.add_argument("--sr-minutes", type=float, default=4.0, help="SR training budget (0 skips SR)")
+    ap.add_argument("--sr-test-n", type=int, default=0, help="limit the SR test photos (0: all)")
+    ap.add_argument("--sr-out", type=Path, default=None, help="export the trained upscaler here")
+    ap.add_argument("--examples", type=Path, default=None, help="write a before/after PNG strip here")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    ap.add_argument("--skip-enhance", action="store_true", help="SR figures only")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    rows = load_catalogue(args.data)
+    rng = np.random.default_rng(args.seed)
+    sample = [rows[i] for i in rng.permutation(len(rows))]
+    figures = {"load_average": os.getloadavg()}
+    if not args.skip_enhance:
+        figures.update(enhancement_figures(args, rows, sample))
     if args.sr_minutes > 0:
         train, test = unique_split(rows, args.data)
-        figures["sr"] = sr_figures(train, test[: args.sr_test_n or None], args.sr_minutes, args.seed)
-        figures["sr"]["test_rows_with_photo"] = len([r for r in test_rows])
+        figures["sr"] = sr_figures(train, test[: args.sr_test_n or None], args.sr_minutes, args.seed, args.sr_out)
+        figures["sr"]["test_rows_with_photo"] = sum(r["split"] == "test" for r in rows)
     print(json.dumps(figures, indent=1))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))

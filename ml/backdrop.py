@@ -41,6 +41,7 @@ def border_pixels(arr: np.ndarray, width: int = 2) -> np.ndarray:
 
 
 def border_mask(h: int, w: int, width: int = 2) -> np.ndarray:
+    """(h, w) bool mask of the outer ring, `width` pixels wide."""
     m = np.zeros((h, w), dtype=bool)
     m[:width], m[-width:], m[:, :width], m[:, -width:] = True, True, True, True
     return m
@@ -160,7 +161,7 @@ def _enclosed_backdrop(arr: np.ndarray, surface: np.ndarray, cfg: BackdropConfig
     return _erode(strict, max(2, min(arr.shape[:2]) // 40))
 
 
-def _noise(arr: np.ndarray, surface: np.ndarray, mask: np.ndarray) -> float:
+def noise_level(arr: np.ndarray, surface: np.ndarray, mask: np.ndarray) -> float:
     """Robust std of arr - surface over mask, for the noisiest channel."""
     resid = arr[mask] - surface[mask] if mask.any() else np.zeros((1, 3))  # (n, 3)
     return float((1.4826 * np.median(np.abs(resid - np.median(resid, axis=0)), axis=0)).max())
@@ -199,7 +200,7 @@ def find_backdrop(arr: np.ndarray, cfg: BackdropConfig) -> Backdrop:
     # the edge pixels themselves get their colour alpha back by one dilation (feathered boundary)
     allowed = (alpha > 0) & _smooth_pixels(arr, surface, cfg.edge_step)
     outer = connected_from(ring & (alpha >= 0.5), allowed)
-    noise = _noise(arr, surface, outer & (alpha >= 0.99))
+    noise = noise_level(arr, surface, outer & (alpha >= 0.99))
     holes = connected_from(_enclosed_backdrop(arr, surface, cfg, noise) & ~outer, allowed)
     alpha = alpha * dilate(outer | holes, 1)
     return Backdrop(colour, surface, alpha, float((alpha[ring] >= 0.5).mean()), noise)

@@ -32,6 +32,7 @@ class CVAETrainConfig:
     ema_decay: float = 0.995  # a few hundred steps of averaging: runs are short on CPU
     flip: bool = True  # mirrored products are products too
     critic_weight: float = 30.0  # per attribute CE, against a recon summed over ~9k values
+    change_weight: float = 0.02  # L1 on (swapped decode - decode): only what the new value needs may change
     critic_start: int = 200  # steps before the critic's verdict counts (it must first learn colours)
     critic_widths: list[int] = field(default_factory=lambda: [16, 32, 64])
     critic_downsample: int = 2  # the critic judges colour and category at 32x24: 4x cheaper, enough for both
@@ -108,9 +109,12 @@ class CVAETrainer:
         loss, edit_loss = out["loss"], torch.zeros(())
         if self.tc.critic_weight > 0 and self.step_count >= self.tc.critic_start:
             c_new = self.swapped(c)
-            self.critic.eval()  # its batch statistics stay those of real images
-            edit_loss = classification_loss(self.judge(self.model.decode(out["z"], c_new)), c_new)
-            loss = loss + self.tc.critic_weight * edit_loss
+            x_new = self.model.decode(out["z"], c_new)
+            self.critic.eval().requires_grad_(False)  # real-image batch statistics; a judge, not a player
+            edit_loss = classification_loss(self.judge(x_new), c_new)
+            self.critic.requires_grad_(True)
+            change = (x_new - out["x_hat"].detach()).abs().flatten(1).sum(1).mean()  # halos, tinted backgrounds
+            loss = loss + self.tc.critic_weight * edit_loss + self.tc.change_weight * change
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.tc.grad_clip)

@@ -19,8 +19,8 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, features
 
-from .backdrop import (LUMA, BackdropConfig, border_pixels, find_backdrop, is_light, luma, mask_box, resize_array,
-                       working_copy)
+from .backdrop import (LUMA, Backdrop, BackdropConfig, border_pixels, find_backdrop, is_light, luma, mask_box,
+                       noise_level, resize_array, working_copy)
 from .images import WHITE, pad_to_aspect
 
 Upscaler = Callable[[Image.Image], Image.Image]
@@ -38,12 +38,13 @@ class EnhanceConfig:
     target_size: tuple[int, int] = (600, 800)  # (w, h): 3:4 like the storefront's product cards
     margin: float = 0.06  # white left around the product, as a share of the canvas side
     work_side: int = 512  # masks are computed at most this large: fast on camera-size photos
+    max_side: int = 1600  # larger photos are reduced first: 2x the target still allows a crop to the product
     backdrop: BackdropConfig = field(default_factory=BackdropConfig)  # what counts as a light backdrop
     # global tone
     wb_max_gain: float = 0.08  # bounded: a deliberate colour is never "corrected" by more than 8 %
     contrast_percentiles: tuple[float, float] = (0.5, 99.5)
     contrast_max_gain: float = 1.2  # at most +20 % contrast
-    contrast_max_black: float = 16.0  # black point never moves by more than 16 levels
+    contrast_max_black: float = 10.0  # black point never moves by more than 10 levels: product colours stay true
     # delivery
     rendition_sizes: tuple[tuple[int, int], ...] = ((600, 800), (300, 400), (150, 200))
     rendition_formats: tuple[str, ...] = ("webp", "jpeg", "avif")  # avif only where Pillow has it
@@ -121,6 +122,14 @@ def _linear_map(image: Image.Image, gain, offset=0.0) -> Image.Image:
     return image.point(lut.tolist())
 
 
+def _limit_size(image: Image.Image, side: int) -> Image.Image:
+    scale = side / max(image.size)
+    if scale >= 1:
+        return image
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
 # ---------------------------------------------------------------- the steps
 def trim_frame(image: Image.Image, cfg: EnhanceConfig, tol: float = 8.0, frame_diff: float = 40.0):
     """Cut uniform bands at the edges that differ from what lies inside them (frames, letterbox bars).
@@ -183,19 +192,29 @@ def clean_background(image: Image.Image, cfg: EnhanceConfig):
     bd = find_backdrop(work, cfg.backdrop)
     if not is_light(bd, cfg.backdrop):
         return None
+    full = np.asarray(image, dtype=np.float32)
+    noise = bd.noise if work.shape == full.shape else _full_res_noise(full, bd)
     lum = float(bd.colour @ LUMA)
-    white_gain = 1.0 / (1.0 - min(3.5 * bd.noise, 0.05 * lum) / lum)  # backdrop noise clips to white
+    white_gain = 1.0 / (1.0 - min(3.5 * noise, 0.05 * lum) / lum)  # backdrop noise clips to white
     # masks at working size, applied at full size: bilinear upsampling of alpha feathers the edge
     alpha = resize_array(bd.alpha, image.size)[..., None]  # (H, W, 1)
     gain = resize_array(255.0 * white_gain / bd.surface, image.size)  # (H, W, 3): flat-field to white
-    full = np.asarray(image, dtype=np.float32)
     out = np.minimum(full * gain, 255.0)
     out -= full
     out *= alpha
     out += full
-    details = {"colour": [round(float(c), 1) for c in bd.colour], "noise": round(bd.noise, 2),
+    details = {"colour": [round(float(c), 1) for c in bd.colour], "noise": round(noise, 2),
                "border_share": round(bd.border_share, 3)}
     return _image(out), details
+
+
+def _full_res_noise(full: np.ndarray, bd: Backdrop) -> float:
+    """Backdrop noise measured at full size (the working copy averaged it away), on a pixel grid as
+    coarse as the working copy."""
+    k = max(1, full.shape[1] // bd.alpha.shape[1])
+    sub = full[::k, ::k]  # (h', w', 3)
+    size = (sub.shape[1], sub.shape[0])
+    return noise_level(sub, resize_array(bd.surface, size), resize_array(bd.alpha, size) >= 0.99)
 
 
 def stretch_contrast(image: Image.Image, cfg: EnhanceConfig):
@@ -302,6 +321,7 @@ def enhance(image: Image.Image, config: EnhanceConfig | None = None, upscaler: U
     cfg = config or EnhanceConfig()
     image = to_srgb(image, apply_exif=cfg.exif)
     steps, details = (["exif"] if cfg.exif else []), {"source_size": list(image.size)}
+    image = _limit_size(image, cfg.max_side)
     for name, step in (("trim", trim_frame), ("white_balance", white_balance),
                        ("background", clean_background), ("contrast", stretch_contrast)):
         done = step(image, cfg) if getattr(cfg, name) else None

@@ -42,6 +42,7 @@ class TrainConfig:
     augment: str = DEFAULT_POLICY  # no "color": it would blur colour labels (see ml.augment)
     recon_weight: float = 1.0  # L1 of G(E(x), c) vs real x, trained into G and E: learns shapes in minutes
     latent_weight: float = 1.0  # ||E(G(z, c)) - z||^2, trained into E: E inverts the generator
+    moment_weight: float = 1.0  # E(x) over a batch keeps mean 0, variance 1: codes look like the prior
     device: str = "cpu"
 
 
@@ -152,8 +153,14 @@ class GANTrainer:
         if self.train_config.recon_weight > 0:
             # autoencoding path: G learns to draw the catalogue from E's codes long before the adversarial
             # signal alone would get there on a CPU budget; the GAN loss keeps samples sharp and varied
-            recon = F.l1_loss(self.G(self.E(real), attrs), real)
+            codes = self.E(real)  # (b, z_dim)
+            recon = F.l1_loss(self.G(codes, attrs), real)
             loss, out["recon"] = loss + self.train_config.recon_weight * recon, recon.item()
+            if self.train_config.moment_weight > 0:
+                # without it the latent loss collapses E to 0 while G still ignores z (no information left
+                # for the reconstruction); with it E's codes fill the prior, so prior samples decode well
+                moments = codes.mean(0).pow(2).mean() + (codes.var(0) - 1).pow(2).mean()
+                loss, out["moments"] = loss + self.train_config.moment_weight * moments, moments.item()
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()

@@ -17,6 +17,7 @@ Pure NumPy; every random choice comes from the `np.random.Generator` the caller 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -208,8 +209,9 @@ class LinearThompson:
         if default_index is not None and self.n_obs <= self.config.warmup:
             return np.eye(k)[default_index]
         mean, root = self._posterior()
-        z = rng.standard_normal((self.config.dim, self.config.n_draws))
-        scores = (x @ mean)[:, None] + (x @ root) @ z  # (k, n_draws) = x @ sample_weights, in O(k d^2) not O(d^2 n)
+        s = x @ root  # (k, d): the candidates' scores x.w have covariance s s^T, so draw scores, not weights
+        cov = s @ s.T + 1e-9 * np.trace(s @ s.T) / k * np.eye(k)  # jitter: identical candidates tie at random
+        scores = (x @ mean)[:, None] + _stable_cholesky(cov) @ rng.standard_normal((k, self.config.n_draws))
         best = np.argmax(scores, axis=0)  # (n_draws,)
         return np.bincount(best, minlength=k) / self.config.n_draws
 
@@ -332,7 +334,7 @@ class ImageRecommender:
     def from_dict(cls, data: dict) -> "ImageRecommender":
         return cls(RecommenderConfig(**data["config"]), LinearThompson.from_dict(data["bandit"]))
 
-    def as_policy(self, seed: int = 0):
+    def as_policy(self, seed: int = 0) -> Callable[[dict], np.ndarray]:
         """This recommender as an off-policy `event -> (k,) propensities` callable (see `ml.offpolicy`)."""
         rng = np.random.default_rng(seed)
         return lambda event: self.policy(np.asarray(event["features"]), rng, event.get("default"))

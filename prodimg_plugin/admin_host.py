@@ -11,6 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.html import format_html, format_html_join
 
+from .admin_edits import edit_attributes
+from .admin_quality import enhance_images, extend_image_admin
 from .admin_html import generated_card, job_line
 from .forms import VariantOptionsForm
 from .host import get_image_model, get_product_model, images_of_products
@@ -127,7 +129,7 @@ class GeneratedForImageInline(admin.TabularInline):
 class ProdimgImageAdminMixin:
     """For the host's product-image admin: the actions and an inline of generated images."""
 
-    prodimg_actions = [generate_variants, generate_variants_with_options]
+    prodimg_actions = [generate_variants, generate_variants_with_options, edit_attributes, enhance_images]
 
     @admin.display(description="AI images")
     def prodimg_panel(self, obj):
@@ -155,6 +157,10 @@ class ProdimgProductAdminMixin(ProdimgImageAdminMixin):
 def _extend(model_admin, mixin, add_inline: bool) -> None:
     model_admin.actions = list(model_admin.actions or []) + [a for a in mixin.prodimg_actions if a not in (model_admin.actions or [])]
     model_admin.has_prodimg_generate_permission = _has_perm("generate_variants").__get__(model_admin)
+    model_admin.has_prodimg_edit_permission = _has_perm("edit_attributes").__get__(model_admin)
+    model_admin.has_prodimg_enhance_permission = _has_perm("enhance_images").__get__(model_admin)
+    if mixin is ProdimgImageAdminMixin:
+        extend_image_admin(model_admin)  # quality column and filters
     panel = mixin.prodimg_panel.__get__(model_admin)
     model_admin.prodimg_panel = panel
     model_admin._prodimg_next = ProdimgImageAdminMixin._prodimg_next.__get__(model_admin)

@@ -7,8 +7,12 @@ class ProdimgConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, receivers  # noqa: F401  (registers checks and signal receivers)
+        from . import checks, hooks, receivers  # noqa: F401  (registers checks and signal receivers)
         from .conf import prodimg_settings
+        from .services import candidates
+
+        hooks.autodiscover()  # each installed app's prodimg_hooks module
+        candidates.connect()  # cached candidate lists follow reviews and uploads
 
         if prodimg_settings.EXTEND_ADMIN:
             from .admin_host import extend_host_admins

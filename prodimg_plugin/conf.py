@@ -32,9 +32,19 @@ DEFAULTS = {
     "VARIANT_MODES": ["colourways", "design"],
     "GENERATED_UPLOAD_TO": "prodimg/generated/",
     "OUTPUT_FORMAT": "PNG",
+    # quality and enhancement
+    "ENHANCE": {},  # overrides of ml.enhance.EnhanceConfig, e.g. {"background": False, "target_size": [600, 800],
+    # "rendition_sizes": [[600, 800]], "rendition_formats": ["webp", "jpeg"]}; "super_resolution": False keeps bicubic
+    "RENDITIONS_UPLOAD_TO": "prodimg/renditions/",
+    "ON_ENHANCED_APPROVED": None,  # dotted path of callable(generated): e.g. make it the product's main image
+    # purge
+    "PURGE_GRACE_SECONDS": 3600,  # younger files are never purged: a running job may be about to commit them
+    "PURGE_REJECTED_AFTER_DAYS": 0,  # rejected images (files and rows) are purged this long after review
     # jobs
     "JOB_MAX_ATTEMPTS": 3,
-    "RUN_JOBS_INLINE": False,  # run a job in the enqueuing process (tests, `prodimg_backfill --inline`)
+    "RUN_JOBS_INLINE": False,
+    "JOB_HANDLERS": {},  # job kind -> dotted path of a handler, replacing the built-in one
+    "LONG_CLUSTER": "prodimg-long",  # django-q2 ALT_CLUSTERS name for long work (training), so it never blocks jobs  # run a job in the enqueuing process (tests, `prodimg_backfill --inline`)
     "JOB_LEASE_SECONDS": 120,  # a running job whose heartbeat is older than this is picked up again
     "JOB_RETRY_BACKOFF_SECONDS": 10,  # doubled after each failed attempt
     "JOB_QUEUE_STALE_SECONDS": 600,  # a queued job untouched for this long is enqueued again
@@ -42,10 +52,24 @@ DEFAULTS = {
     "MAX_IMAGE_PIXELS": 40_000_000,
     "MAX_UPLOAD_BYTES": 20 * 1024 * 1024,
     # storefront
-    "RECOMMENDER": "prodimg_plugin.recommenders.OriginalImageRecommender",
+    "RECOMMENDER": "prodimg_plugin.recommenders.ThompsonRecommender",  # class with rank(...) and update(...)
+    "RECOMMENDER_SEED": None,  # seed of the recommender's random choices (tests); None: fresh entropy
+    "EXPLORATION_FLOOR": 0.05,  # share of choices spread uniformly: every approved image keeps being tried
+    "PERSONALIZE_CACHE_SECONDS": 1800,  # a shopper keeps seeing the same image of a product this long
+    "PERSONALIZE_OPT_OUT": None,  # dotted path of callable(request) -> bool: True shows originals, logs nothing
+    "CANDIDATES_CACHE_SECONDS": 300,  # a product's approved images are re-read at least this often
+    "STATE_REFRESH_SECONDS": 5,  # how often a web process looks for a newer learned state
+    "HISTORY_EVENTS": 200,  # a shopper's context summarises their last N events ...
+    "HISTORY_DAYS": 30,  # ... of the last N days
+    "LEARN_INTERVAL_SECONDS": 60,  # fold new events into the recommender at most this often (None: only by task)
+    "LEARN_ATTRIBUTION_SECONDS": 600,  # an impression is learnt from once a click can no longer be expected
+    "LEARN_BATCH_SIZE": 5000,  # impressions folded in per learning step
+    "EVENTS_MAX_BATCH": 100,  # events in one POST to /api/prodimg/events/
+    "FEATURE_HISTOGRAM_BINS": 3,  # colour histogram bins per channel (bins**3 values) when no CVAE is active
+    "FEATURE_ATTRIBUTE_BUCKETS": 32,  # slots the attribute values are hashed into
 }
 
-IMPORT_STRINGS = {"ATTRIBUTES", "RECOMMENDER"}
+IMPORT_STRINGS = {"ATTRIBUTES", "RECOMMENDER", "PERSONALIZE_OPT_OUT", "ON_ENHANCED_APPROVED"}
 
 
 class ProdimgSettings:

@@ -20,8 +20,13 @@ def weights_upload_to(instance: "ModelVersion", filename: str) -> str:
 
 
 def generated_upload_to(instance: "GeneratedImage", filename: str) -> str:
-    # a random token: files of unapproved images cannot be guessed from ids
-    return f"{prodimg_settings.GENERATED_UPLOAD_TO}{instance.kind}/{secrets.token_hex(12)}-{filename}"
+    """<upload_to><kind>/j<job id>/<random token>-<name>: one folder per job, so a retry can find and delete
+    what a killed attempt wrote; the token keeps files of unapproved images unguessable."""
+    return f"{job_folder(instance.kind, instance.job_id)}{secrets.token_hex(12)}-{filename}"
+
+
+def job_folder(kind: str, job_id: int | None) -> str:
+    return f"{prodimg_settings.GENERATED_UPLOAD_TO}{kind}/j{job_id or 0}/"
 
 
 class ModelVersion(models.Model):

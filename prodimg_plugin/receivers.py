@@ -2,6 +2,8 @@
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
+from . import signals
+
 
 @receiver(post_migrate)
 def schedule_reaper(sender, app_config=None, **kwargs):
@@ -14,3 +16,11 @@ def schedule_reaper(sender, app_config=None, **kwargs):
         name="prodimg-reap-jobs",
         defaults={"func": "prodimg_plugin.tasks.reap_jobs", "schedule_type": Schedule.MINUTES, "minutes": 1},
     )
+
+
+@receiver(signals.image_approved)
+def enhanced_image_approved(sender, generated, user=None, **kwargs):
+    """Hand an approved enhanced image to PRODIMG["ON_ENHANCED_APPROVED"] (e.g. to make it the main image)."""
+    from .services.enhance import enhanced_approved
+
+    enhanced_approved(generated)

@@ -3,6 +3,7 @@
 Configured from the environment: DATABASE_URL (default: an SQLite file), REDIS_URL (optional: django-q2's
 Redis broker and the cache), MEDIA_ROOT, SECRET_KEY, DEBUG, ALLOWED_HOSTS.
 """
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -100,6 +101,8 @@ Q_CLUSTER = {
     "ack_failures": True,
     "label": "Queue",
     "poll": 0.5,
+    # long work (training) runs on its own cluster: `Q_CLUSTER_NAME=prodimg-long manage.py qcluster`
+    "ALT_CLUSTERS": {"prodimg-long": {"timeout": 4 * 3600, "retry": 4 * 3600 + 600, "workers": 1, "recycle": 1}},
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
@@ -120,9 +123,14 @@ PRODIMG = {
     "IMAGE_FIELD": "image",
     "PRODUCT_FIELD": "product",
     "ATTRIBUTES": "shop_demo.catalog.prodimg_hooks.attributes",
+    # an approved enhanced photo becomes the product's main image
+    "ON_ENHANCED_APPROVED": "shop_demo.catalog.prodimg_hooks.make_enhanced_main_image",
     # default weights made by `manage.py prodimg_train` on the demo catalogue (see shop_demo/weights/README.md)
     "BUNDLED_WEIGHTS_DIR": BASE_DIR / "shop_demo" / "weights",
 }
+
+# operators (and the fault tests) can adjust PRODIMG without editing this file: a JSON object merged over it
+PRODIMG.update(json.loads(os.environ.get("PRODIMG_SETTINGS_JSON", "{}")))
 
 LOGGING = {
     "version": 1,

@@ -1,15 +1,18 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import views
+from . import edits, events, views
 
 app_name = "prodimg_api"
 
 urlpatterns = [
     path("variants/", views.VariantsView.as_view(), name="variants"),
+    path("edits/", edits.EditsView.as_view(), name="edits"),
     path("jobs/<int:pk>/", views.JobDetailView.as_view(), name="job-detail"),
     path("generated/", views.GeneratedListView.as_view(), name="generated-list"),
     path("generated/<int:pk>/approve/", views.ReviewView.as_view(action="approve"), name="generated-approve"),
     path("generated/<int:pk>/reject/", views.ReviewView.as_view(action="reject"), name="generated-reject"),
+    path("events/", events.EventsView.as_view(), name="events"),
+    path("personalized/<str:product_id>/", events.PersonalizedView.as_view(), name="personalized"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable, Iterable
 
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -60,6 +61,7 @@ class Result:
     params: dict = field(default_factory=dict)
     seed: int = 0
     model_version: ModelVersion | None = None
+    renditions: dict[str, bytes] = field(default_factory=dict)  # "600x800.webp" -> encoded file, stored alongside
 
 
 # ---- creating and enqueueing -------------------------------------------------------------------------------
@@ -160,7 +162,7 @@ def _produce(job: ImageJob, token: str) -> list[Result]:
         raise BadSourceImage(f"the file of product image {job.source_id} has vanished from storage ({exc})") from exc
     pil = open_source(source)
     attrs = attributes_of(source)
-    handler: Callable = import_string(HANDLERS[job.kind])
+    handler: Callable = import_string({**HANDLERS, **prodimg_settings.JOB_HANDLERS}[job.kind])
     heartbeat(job, token, 0.05)
     results = handler(job, pil, attrs, lambda p: heartbeat(job, token, p))
     if not results:
@@ -171,6 +173,7 @@ def _produce(job: ImageJob, token: str) -> list[Result]:
 def _commit(job: ImageJob, token: str, results: list[Result]) -> None:
     """Store files and rows together with the job's success; delete the files if the rows don't commit."""
     written: list[GeneratedImage] = []
+    delete_unreferenced_files(job)  # what an earlier, killed attempt wrote before it could commit
     try:
         with transaction.atomic():
             done = set(GeneratedImage.objects.filter(job=job).values_list("slot", flat=True))
@@ -199,6 +202,7 @@ def _store(job: ImageJob, slot: int, result: Result) -> GeneratedImage:
     content = as_content_file(result.image, f"{job.source_id}-{job.pk}-{slot}")
     generated.image.save(content.name, content, save=False)
     try:
+        _save_renditions(generated, result.renditions)
         generated.save()
     except Exception:
         _delete_files([generated])
@@ -206,13 +210,42 @@ def _store(job: ImageJob, slot: int, result: Result) -> GeneratedImage:
     return generated
 
 
+def _save_renditions(generated: GeneratedImage, renditions: dict[str, bytes]) -> None:
+    """Store each rendition under RENDITIONS_UPLOAD_TO, recording its storage name on the (unsaved) row."""
+    stem = os.path.splitext(os.path.basename(generated.image.name))[0]  # carries the file's random token
+    folder = f"{prodimg_settings.RENDITIONS_UPLOAD_TO}{generated.kind}/{stem}/"
+    generated.renditions = {}  # filled as files land, so a failure part-way deletes what was written
+    for key, data in renditions.items():
+        generated.renditions[key] = generated.image.storage.save(folder + key, ContentFile(data))
+
+
 def _delete_files(generated: list[GeneratedImage]) -> None:
     for g in generated:
-        if g.image.name:
+        for name in [g.image.name, *(g.renditions or {}).values()]:
+            if not name:
+                continue
             try:
-                g.image.storage.delete(g.image.name)
+                g.image.storage.delete(name)
             except OSError:
-                log.warning("could not delete %s", g.image.name)
+                log.warning("could not delete %s", name)
+
+
+def delete_unreferenced_files(job: ImageJob) -> list[str]:
+    """Delete files in the job's folder that no GeneratedImage row references; returns their names."""
+    from django.core.files.storage import default_storage
+
+    from ..models import job_folder
+
+    folder = job_folder(RESULT_KIND[job.kind], job.pk)
+    try:
+        _, files = default_storage.listdir(folder)
+    except (FileNotFoundError, NotImplementedError, OSError):
+        return []
+    kept = set(GeneratedImage.objects.filter(job=job).values_list("image", flat=True))
+    stale = [folder + f for f in files if folder + f not in kept]
+    for name in stale:
+        default_storage.delete(name)
+    return stale
 
 
 def _fail(job: ImageJob, token: str, message: str) -> None:

@@ -113,7 +113,8 @@ def finish(adapter, trainer, opts: TrainOptions, data: Dataset, ckpt_dir: Path, 
     trainer.export(weights)
     last = trainer.history[-1] if trainer.history else {}
     metrics = {"steps": trainer.step_count, "images": len(data.images), "train_seconds": round(seconds, 1),
-               **{f"final_{k}": round(float(v), 4) for k, v in last.items() if k != "step"}}
+               **{f"final_{k}": round(float(v), 4) for k, v in last.items() if k != "step"},
+               **(getattr(trainer, "eval_metrics", None) or {})}  # figures a run measures on export (sr: held-out PSNR)
     config = {**adapter.config_of(trainer), "seed": opts.seed}
     data_bytes = weights.read_bytes()
     version = registry.register_weights(opts.kind, data_bytes, name=f"{opts.kind} step {trainer.step_count}",
@@ -130,3 +131,7 @@ def export_bundle(folder: Path, kind: str, data: bytes, config: dict, metrics: d
     info = {"command": command, "seed": config.get("seed"), "config": config, "metrics": metrics,
             "sha256": registry.sha256_bytes(data)}
     (folder / f"{kind}.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+
+
+from . import training_cvae  # noqa: E402,F401  (registers the "cvae" adapter)
+from . import training_sr  # noqa: E402,F401  (registers the "sr" adapter)

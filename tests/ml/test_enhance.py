@@ -1,9 +1,11 @@
 import io
+import json
 
 import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageFilter, features
 
+from ml.backdrop import connected_from
 from ml.enhance import EnhanceConfig, enhance, renditions, to_srgb
 
 SMALL = dict(target_size=(60, 80), rendition_sizes=((30, 40),), rendition_formats=("webp", "jpeg"))
@@ -178,3 +180,31 @@ def test_steps_can_be_switched_off():
     result = enhance(photo, off)
     assert result.steps_applied == [] and result.renditions == {}
     assert result.image.tobytes() == photo.tobytes()
+
+
+def test_large_photo_path_keeps_product_and_whitens_backdrop():
+    photo, (x0, y0, x1, y1) = product_photo(size=(180, 240), bg=(215, 215, 215))
+    cfg = EnhanceConfig(**{**ONLY_BACKGROUND.__dict__, "target_size": (180, 240), "work_side": 60})  # masks at 1/4
+    after = np.asarray(enhance(photo, cfg).image, dtype=np.int16)
+    before = np.asarray(photo, dtype=np.int16)
+    assert (after[:20, :20] == 255).all() and (after[-20:, -20:] == 255).all()
+    inner = (slice(y0 + 6, y1 - 6), slice(x0 + 6, x1 - 6))
+    assert (np.abs(after[inner] - before[inner]).max(axis=-1) > 6).mean() < 0.02
+
+
+def test_flood_fill_follows_a_winding_corridor():
+    allowed = np.zeros((9, 9), dtype=bool)
+    allowed[1, 1:8] = allowed[1:8, 7] = allowed[7, 1:8] = allowed[3:8, 1] = allowed[3, 1:6] = True  # a spiral
+    allowed[5, 3:6] = allowed[4:6, 5] = True
+    seed = np.zeros_like(allowed)
+    seed[1, 1] = True
+    region = connected_from(seed, allowed)
+    assert region[5, 3] and region.sum() == allowed.sum()  # (5, 3) is reached only at the spiral's end
+    allowed[0, 0] = True  # a pixel touching the corridor only diagonally stays out
+    allowed[0, 1] = False
+    assert not connected_from(seed, allowed)[0, 0]
+
+
+def test_details_are_json():
+    photo, _ = product_photo(shadow=True)
+    json.dumps(enhance(photo, EnhanceConfig(**SMALL)).details)

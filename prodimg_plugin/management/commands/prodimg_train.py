@@ -69,9 +69,12 @@ class Command(BaseCommand):
             f"loss curves in {opts.checkpoint_dir / 'losses.png'}."))
 
     def _data(self, o, opts) -> datasets.Dataset:
+        if o["from_folder"] and not o["labels"]:
+            raise CommandError("--from-folder needs --labels CSV")
+        load = getattr(training.ADAPTERS[opts.kind], "load_data", None)
+        if load is not None:  # a kind with its own data (sr: full-size photos, not a stack at the model's size)
+            return load(o["from_folder"], o["labels"], o["image_column"], o["split"] or None, o["limit"])
         if o["from_folder"]:
-            if not o["labels"]:
-                raise CommandError("--from-folder needs --labels CSV")
             attrs = [a.strip() for a in o["attributes"].split(",") if a.strip()]
             return datasets.from_folder(o["from_folder"], o["labels"], attrs, opts.height, opts.width, opts.channels,
                                         o["image_column"], o["split"] or None, o["limit"])

@@ -1,0 +1,166 @@
+"""Shoppers' API: their storefront events, and the image chosen for them (for headless shops).
+
+A shopper is a signed-in user (session or token) or an anonymous visitor with a session; never an IP
+address. A shopper reads and writes only their own events. Requests that rely on the session cookie (signed
+in or anonymous) must carry the CSRF token; token-authenticated requests need none.
+"""
+from __future__ import annotations
+
+import json
+
+from django.http import Http404, QueryDict
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import SAFE_METHODS, AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..conf import prodimg_settings
+from ..host import get_product_model
+from ..models import ImageEvent
+from ..services import events, personalize, shoppers
+
+
+class EventSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=ImageEvent.Type.choices)
+    product = serializers.CharField(max_length=64, help_text="The product's id.")
+    decision_id = serializers.CharField(max_length=40, required=False, allow_blank=True,
+                                        help_text="From the image's data-prodimg-decision (links a click to its impression).")
+    source = serializers.IntegerField(min_value=1, required=False, allow_null=True, help_text="An original photo's id.")
+    generated = serializers.IntegerField(min_value=1, required=False, allow_null=True,
+                                         help_text="An approved generated image's id.")
+    position = serializers.IntegerField(min_value=0, max_value=100_000, required=False, allow_null=True)
+    page = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class EventBatchSerializer(serializers.Serializer):
+    events = EventSerializer(many=True, allow_empty=False)
+
+    def to_internal_value(self, data):
+        cap = prodimg_settings.EVENTS_MAX_BATCH
+        if isinstance(data, dict) and isinstance(data.get("events"), list) and len(data["events"]) > cap:
+            raise ValidationError({"events": [f"At most {cap} events per request."]})  # before checking each
+        return super().to_internal_value(data)
+
+
+class StoredEventSerializer(serializers.ModelSerializer):
+    product = serializers.CharField(source="product_id")
+
+    class Meta:
+        model = ImageEvent
+        fields = ["id", "type", "product", "source", "generated", "decision_id", "position", "page", "propensity",
+                  "created_at"]
+        read_only_fields = fields
+
+
+class ChosenImageSerializer(serializers.Serializer):
+    product = serializers.CharField()
+    decision_id = serializers.CharField()
+    propensity = serializers.FloatField()
+    recommender = serializers.CharField()
+    exploring = serializers.BooleanField()
+    image = serializers.DictField(help_text="url, key, kind, source, generated, width, height")
+
+
+class ShopperView(APIView):
+    """Base of the shoppers' views: AllowAny, since a shopper may be anonymous; `get_shopper` decides."""
+
+    permission_classes = [AllowAny]
+    create_session = False
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method not in SAFE_METHODS and request.successful_authenticator is None:
+            SessionAuthentication().enforce_csrf(request)  # DRF skips CSRF for anonymous sessions; we do not
+
+    def get_shopper(self, request) -> tuple[int | None, str]:
+        """(user id, session key) of the caller; override to identify shoppers another way (never by IP)."""
+        who = shoppers.identify(request, create=self.create_session)
+        if who is None:
+            raise PermissionDenied("Sign in, or send the session cookie of the shop.")
+        return who
+
+
+class EventsView(ShopperView):
+    """GET: your own events, newest first. POST: a batch of your events (all stored, or none)."""
+
+    @extend_schema(parameters=[OpenApiParameter("type", str), OpenApiParameter("decision_id", str),
+                               OpenApiParameter("limit", int)], responses=StoredEventSerializer(many=True))
+    def get(self, request):
+        user_id, session_key = self.get_shopper(request)
+        qs = shoppers.events_of(user_id, session_key).order_by("-created_at", "-id")
+        for name in ("type", "decision_id"):
+            if request.query_params.get(name):
+                qs = qs.filter(**{name: request.query_params[name]})
+        limit = _integer(request.query_params.get("limit"), "limit")
+        return Response(StoredEventSerializer(qs[:limit], many=True).data)
+
+    @extend_schema(request=EventBatchSerializer, responses={201: StoredEventSerializer(many=True)})
+    def post(self, request):
+        user_id, session_key = self.get_shopper(request)
+        batch = EventBatchSerializer(data=_payload(request.data))
+        batch.is_valid(raise_exception=True)
+        try:
+            created = events.submit(user_id, session_key, batch.validated_data["events"])
+        except events.InvalidEvents as exc:
+            return Response({"events": {str(i): e for i, e in exc.errors.items()}}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(StoredEventSerializer(created, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class PersonalizedView(ShopperView):
+    """GET: the image of a product chosen for you, with its decision_id and propensity (logs the impression)."""
+
+    create_session = True
+
+    @extend_schema(parameters=[OpenApiParameter("position", int), OpenApiParameter("page", str)],
+                   responses=ChosenImageSerializer)
+    def get(self, request, product_id: str):
+        self.get_shopper(request)
+        product = self.get_product(product_id)
+        position = _integer(request.query_params.get("position"), "position", default=None, cap=100_000)
+        decision = personalize.show(request, product, position, request.query_params.get("page", ""),
+                                    buffered=False)
+        if decision is None:
+            raise Http404("This product has no images.")
+        image = decision.candidate
+        return Response({
+            "product": decision.product_id, "decision_id": decision.decision_id, "propensity": decision.propensity,
+            "recommender": decision.recommender, "exploring": decision.exploring,
+            "image": {"url": request.build_absolute_uri(image.url), "key": image.key, "kind": image.kind,
+                      "source": image.source_id, "generated": image.generated_id, "width": image.width,
+                      "height": image.height},
+        })
+
+    def get_product(self, product_id: str):
+        """The product; override to hide some (e.g. unpublished ones) from headless shops."""
+        model = get_product_model()
+        try:
+            pk = model._meta.pk.to_python(product_id)
+        except Exception as exc:
+            raise Http404("No such product.") from exc
+        return get_object_or_404(model._default_manager, pk=pk)
+
+
+def _payload(data):
+    """The batch from JSON ({"events": [...]} or a bare list) or from a form (sendBeacon: events=<JSON>)."""
+    if isinstance(data, list):
+        return {"events": data}
+    if isinstance(data, QueryDict):
+        try:
+            return {"events": json.loads(data.get("events") or "null")}
+        except ValueError as exc:
+            raise ValidationError({"events": ["Not valid JSON."]}) from exc
+    return data
+
+
+def _integer(value, name: str, default: int | None = 100, cap: int = 500) -> int | None:
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise ValidationError({name: ["Must be an integer."]}) from exc
+    return max(0, min(number, cap))

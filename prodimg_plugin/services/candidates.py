@@ -1,0 +1,97 @@
+"""A product's candidate images: its original photos and its APPROVED generated images, nothing else.
+
+Candidate lists are cached per product (PRODIMG["CANDIDATES_CACHE_SECONDS"]) and dropped as soon as a
+generated image is approved, rejected, changed or deleted, or a host image is saved or deleted.
+"""
+from __future__ import annotations
+
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models.signals import post_delete, post_save
+
+from .. import signals
+from ..conf import prodimg_settings
+from ..host import attributes_of, get_image_model, image_file, product_id_of
+from ..models import GeneratedImage
+from ..recommenders import Candidate
+from .features import generated_attributes, generated_key, source_key
+
+
+def cache_key(product_id) -> str:
+    return f"prodimg:candidates:{product_id}"
+
+
+def candidates_for(product) -> list[Candidate]:
+    """The product's main photo first, its other photos, then its approved generated images."""
+    key = cache_key(product.pk)
+    found = cache.get(key)
+    if found is None:
+        found = build(product)
+        cache.set(key, found, prodimg_settings.CANDIDATES_CACHE_SECONDS)
+    return found
+
+
+def build(product) -> list[Candidate]:
+    """Candidates read from the database (no cache)."""
+    model = get_image_model()
+    field = prodimg_settings.PRODUCT_FIELD
+    images = [i for i in model._default_manager.filter(**{field: product.pk}).select_related(field)
+              .order_by(*(model._meta.ordering or ["pk"])) if image_file(i)]
+    by_id = {i.pk: i for i in images}
+    approved = GeneratedImage.objects.filter(source_id__in=by_id, status=GeneratedImage.Status.APPROVED)
+    out = [_original(image, product) for image in images]
+    for generated in approved.order_by("created_at", "slot", "pk"):
+        generated.source = by_id[generated.source_id]  # already loaded: no query per image
+        if generated.image:
+            out.append(_generated(generated, product))
+    return out
+
+
+def _original(image, product) -> Candidate:
+    file = image_file(image)
+    return Candidate(source_key(image.pk), image.pk, None, "original", file.url, _size(image, "width"),
+                     _size(image, "height"), str(product), attributes_of(image))
+
+
+def _generated(generated: GeneratedImage, product) -> Candidate:
+    return Candidate(generated_key(generated.pk), generated.source_id, generated.pk, generated.kind,
+                     generated.image.url, generated.width, generated.height, str(product),
+                     generated_attributes(generated))
+
+
+def _size(image, name: str) -> int | None:
+    """The host image's width/height when its ImageField records them (width_field/height_field)."""
+    field = image_file(image).field
+    attr = getattr(field, f"{name}_field", None)
+    return getattr(image, attr, None) if attr else None
+
+
+def forget(product_id) -> None:
+    """Drop a product's cached candidates (the next shopper gets a fresh list)."""
+    if product_id is not None:
+        cache.delete(cache_key(product_id))
+
+
+def _forget_generated(sender, instance=None, generated=None, **kwargs) -> None:
+    generated = generated or instance
+    source = get_image_model()._default_manager.filter(pk=generated.source_id).first()
+    if source is not None:
+        forget(product_id_of(source))
+
+
+def _forget_image(sender, instance, **kwargs) -> None:
+    forget(product_id_of(instance))
+
+
+def connect() -> None:
+    """Keep cached candidate lists in step with reviews and uploads (called from the app's ready())."""
+    try:
+        image_model = get_image_model()
+    except ImproperlyConfigured:
+        image_model = None  # `manage.py check` says what to set
+    for signal in (post_save, post_delete):
+        signal.connect(_forget_generated, sender=GeneratedImage, dispatch_uid=f"prodimg-candidates-g-{id(signal)}")
+        if image_model is not None:
+            signal.connect(_forget_image, sender=image_model, dispatch_uid=f"prodimg-candidates-s-{id(signal)}")
+    for signal in (signals.image_approved, signals.image_rejected):
+        signal.connect(_forget_generated, sender=GeneratedImage, dispatch_uid=f"prodimg-candidates-r-{id(signal)}")

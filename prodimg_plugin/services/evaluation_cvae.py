@@ -1,0 +1,234 @@
+"""`prodimg_eval cvae`: how well the active CVAE's colour edits work, stored on its ModelVersion.
+
+An evaluator classifier is trained on the train split (or loaded), then held-out originals are edited to each
+of the commonest colours and judged: edit success (the evaluator sees the target colour), preservation (SSIM of
+luminance between original and edit at full resolution; the evaluator still sees the product's category), and
+the null edit (target = current attributes) against the original. A grid PNG shows originals and edits.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ml import evaluator
+from ml.images import fit
+from ml.metrics import psnr, ssim
+from ml.vocab import AttributeVocab
+
+from ..host import attributes_of, get_image_model
+from . import datasets, registry
+from .images import BadSourceImage, open_source
+
+PSNR_CAP = 100.0  # dB stored for an exact null edit (JSON has no infinity)
+
+
+@dataclass
+class CvaeEvalOptions:
+    out_dir: Path = Path("eval/cvae")
+    from_folder: Path | None = None  # benchmark catalogue: images named in --labels, split column train / test
+    labels: Path | None = None
+    attributes: list[str] = field(default_factory=lambda: ["articleType", "baseColour"])
+    image_column: str = "original"
+    test_split: str = "test"
+    evaluator: Path | None = None  # reuse this evaluator checkpoint when it exists; else train and write it
+    evaluator_minutes: float = 1.0
+    colours: int = 10  # the commonest colours of the train split are the edit targets
+    max_images: int = 60  # held-out originals edited (x up to `colours` targets each)
+    grid_rows: int = 6
+    seed: int = 0
+
+
+@dataclass
+class Sample:
+    image: Image.Image  # the original, full resolution
+    attrs: dict[str, str]
+
+
+def evaluate_cvae(opts: CvaeEvalOptions, progress: Callable[[str], None] | None = None) -> dict:
+    """Evaluate the active CVAE; write the grid (and evaluator) under out_dir; store the report on the version."""
+    say = progress or (lambda message: None)
+    version, editor = registry.get_model("cvae")
+    vocab = editor.vocab
+    colour, category = attribute_named(vocab, "colo"), attribute_named(vocab, "categ", "type")
+    if colour is None:
+        raise ValueError(f"the model has no colour attribute to edit (it knows {', '.join(vocab.attributes)})")
+    cfg = editor.model.config
+    train, samples, split = load_splits(opts, cfg.height, cfg.width, cfg.channels)
+    say(f"{len(train.images)} training thumbnails, {len(samples)} held-out originals ({split}).")
+    targets = commonest(train.labels.get(colour, []), vocab.allowed(colour), opts.colours)
+    samples = [s for s in samples if s.attrs.get(colour) in targets][: opts.max_images]
+    if not samples or len(targets) < 2:
+        raise ValueError("nothing to evaluate: no held-out images of the commonest colours")
+    opts.out_dir.mkdir(parents=True, exist_ok=True)
+    judge, judge_path = load_or_train_evaluator(opts, train, vocab, say)
+    records, grid = edit_samples(editor, samples, colour, targets, opts.grid_rows, say)
+    verdicts(records, judge, vocab, cfg)
+    report = summarise(records, targets, colour, category, vocab)
+    report.update(images=len(samples), split=split, evaluator=str(judge_path), version=version.pk,
+                  evaluated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  grid=str(draw_grid(grid, targets, opts.out_dir / "cvae_grid.png")))
+    version.metrics = {**(version.metrics or {}), "eval": report}
+    version.save(update_fields=["metrics"])
+    return report
+
+
+def attribute_named(vocab: AttributeVocab, *hints: str) -> str | None:
+    """The first attribute whose name contains one of the hints ("colo" finds colour, color, baseColour)."""
+    return next((a for h in hints for a in vocab.attributes if h in a.lower()), None)
+
+
+def commonest(values: list[str], allowed: list[str], n: int) -> list[str]:
+    """The n commonest values among the allowed ones (the edit targets), commonest first."""
+    counts = Counter(v for v in values if v in allowed)
+    return [v for v, _ in counts.most_common(n)]
+
+
+# ---- data ---------------------------------------------------------------------------------------------------
+
+def load_splits(opts: CvaeEvalOptions, height: int, width: int, channels: int):
+    """(train thumbnails, held-out originals, a description of the split)."""
+    if opts.from_folder:
+        train = datasets.from_folder(opts.from_folder, opts.labels, opts.attributes, height, width, channels,
+                                     opts.image_column, "train")
+        samples = folder_samples(opts, opts.test_split)
+        return train, samples, f"folder {opts.from_folder}: train / {opts.test_split}"
+    return (*catalogue_splits(height, width, channels), "catalogue: images with pk % 5 == 0 held out")
+
+
+def catalogue_splits(height: int, width: int, channels: int) -> tuple[datasets.Dataset, list[Sample]]:
+    """Every fifth host image (by pk) held out as a full-size original; the rest as training thumbnails."""
+    arrays, rows, samples, skipped = [], [], [], []
+    for image in get_image_model()._default_manager.order_by("pk").iterator(chunk_size=200):
+        try:
+            pil, attrs = open_source(image), attributes_of(image)
+        except BadSourceImage as exc:
+            skipped.append(str(exc))
+            continue
+        if image.pk % 5 == 0:
+            samples.append(Sample(pil, attrs))
+        else:
+            arrays.append(np.asarray(fit(pil, height, width, channels)).reshape(height, width, channels))
+            rows.append(attrs)
+    images = np.stack(arrays) if arrays else np.zeros((0, height, width, channels), np.uint8)
+    labels = {a: [r.get(a, "") for r in rows] for a in sorted({k for r in rows for k in r})}
+    return datasets.Dataset(images, labels, skipped), samples
+
+
+def folder_samples(opts: CvaeEvalOptions, split: str) -> list[Sample]:
+    """Originals of one split of a labels CSV, full resolution, at most max_images * 4 read."""
+    samples = []
+    with open(opts.labels, newline="") as fh:
+        for row in csv.DictReader(fh):
+            path = Path(opts.from_folder) / (row.get(opts.image_column) or "")
+            if row.get("split") != split or not path.is_file():
+                continue
+            with Image.open(path) as im:
+                samples.append(Sample(im.convert("RGB"), {a: str(row.get(a, "")).strip().lower()
+                                                          for a in opts.attributes}))
+            if len(samples) >= opts.max_images * 4:
+                break
+    return samples
+
+
+def load_or_train_evaluator(opts: CvaeEvalOptions, train: datasets.Dataset, vocab: AttributeVocab, say):
+    """The evaluator classifier: the given checkpoint when it exists with this vocabulary, else trained now."""
+    path = Path(opts.evaluator or opts.out_dir / "evaluator.safetensors")
+    if opts.evaluator and path.exists():
+        model, saved = evaluator.from_checkpoint(path)
+        if saved.values == vocab.values:
+            say(f"Evaluator loaded from {path}.")
+            return model, path
+    say(f"Training the evaluator for {opts.evaluator_minutes} min on the train split.")
+    idx = np.array(vocab.encode_many(train.labels)) if train.labels else np.zeros((len(train.images), 0))
+    model = evaluator.train_classifier(train.images, idx, vocab, epochs=None, minutes=opts.evaluator_minutes,
+                                       seed=opts.seed + 1)
+    evaluator.export(model, vocab, path)
+    return model, path
+
+
+# ---- edits and figures --------------------------------------------------------------------------------------
+
+def edit_samples(editor, samples: list[Sample], colour: str, targets: list[str], grid_rows: int, say):
+    """Edit every sample to every other target colour and to its own (the null edit); per-edit records."""
+    records, grid = [], []
+    for n, sample in enumerate(samples):
+        own = sample.attrs[colour]
+        wanted = [c for c in targets if c != own] + [own]
+        edited = editor.edit_many(sample.image, sample.attrs, [{colour: c} for c in wanted])
+        original = np.asarray(sample.image.convert("RGB"))
+        for target, image in zip(wanted, edited):
+            records.append(edit_record(sample, original, own, target, image))
+        if n < grid_rows:
+            by_colour = dict(zip(wanted, edited)) | {own: sample.image}
+            grid.append([sample.image] + [by_colour[c] for c in targets])
+        if (n + 1) % 10 == 0:
+            say(f"Edited {n + 1}/{len(samples)} originals.")
+    return records, grid
+
+
+def edit_record(sample: Sample, original: np.ndarray, own: str, target: str, image: Image.Image) -> dict:
+    edited = np.asarray(image.convert("RGB"))
+    record = {"target": target, "null": target == own, "attrs": sample.attrs, "image": image,
+              "ssim_lum": ssim(original, edited)}
+    if target == own:
+        record["psnr"] = min(psnr(original, edited), PSNR_CAP)
+    return record
+
+
+def verdicts(records: list[dict], judge, vocab: AttributeVocab, cfg) -> None:
+    """What the evaluator sees in each edit, by attribute name (at the model's thumbnail size)."""
+    thumbs = [fit(r.pop("image"), cfg.height, cfg.width, cfg.channels) for r in records]
+    predicted = evaluator.predict(judge, thumbs)
+    for k, record in enumerate(records):
+        record["seen"] = {a: vocab.values[a][int(predicted[a][0][k])] for a in predicted}
+
+
+def summarise(records: list[dict], targets: list[str], colour: str, category: str | None, vocab) -> dict:
+    """Per target colour and overall: success, luminance SSIM, category kept; the null edit's PSNR / SSIM."""
+    known = set(vocab.allowed(category)) if category else set()
+    edits = [r for r in records if not r["null"]]
+    nulls = [r for r in records if r["null"]]
+    per_target = {c: _figures([r for r in edits if r["target"] == c], colour, category, known) for c in targets}
+    return {
+        "targets": targets, "per_target": per_target, **_figures(edits, colour, category, known),
+        "null_psnr_median": _round(np.median([r["psnr"] for r in nulls])) if nulls else None,
+        "null_psnr_min": _round(min(r["psnr"] for r in nulls)) if nulls else None,
+        "null_ssim": _round(np.mean([r["ssim_lum"] for r in nulls])) if nulls else None,
+    }
+
+
+def _figures(rows: list[dict], colour: str, category: str | None, known: set[str]) -> dict:
+    """n, edit success, mean luminance SSIM, and the share whose (known) category the evaluator still sees."""
+    if not rows:
+        return {"n": 0, "success": None, "ssim_lum": None, "category_kept": None}
+    kept = [r["seen"][category] == r["attrs"][category] for r in rows if r["attrs"].get(category) in known]
+    return {"n": len(rows), "success": _round(np.mean([r["seen"][colour] == r["target"] for r in rows])),
+            "ssim_lum": _round(np.mean([r["ssim_lum"] for r in rows])),
+            "category_kept": _round(np.mean(kept)) if kept else None}
+
+
+def _round(value) -> float | None:
+    value = float(value)
+    return None if math.isnan(value) else round(value, 4)
+
+
+def draw_grid(rows: list[list[Image.Image]], targets: list[str], path: Path, cell=(72, 96)) -> Path:
+    """Each row: the original, then its edit to each target colour (its own colour's column is the original)."""
+    w, h = cell
+    sheet = Image.new("RGB", (w * (len(targets) + 1), 14 + h * len(rows)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for j, name in enumerate(["original"] + targets):
+        draw.text((j * w + 2, 1), name[:12], fill="black")
+    for i, row in enumerate(rows):
+        for j, image in enumerate(row):
+            sheet.paste(fit(image, h, w), (j * w, 14 + i * h))
+    sheet.save(path)
+    return path
