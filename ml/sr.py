@@ -158,7 +158,11 @@ class SRTrainer:
 
     def train(self, steps: int | None = None, minutes: float | None = None,
               callback: Callable[[int, float], None] | None = None) -> list[float]:
-        """Train for `steps` steps or `minutes` minutes (whichever comes first); callback(step, loss) after each."""
+        """Train for `steps` steps or `minutes` minutes (whichever comes first); callback(step, loss) after each.
+
+        With `steps`, the learning rate follows a cosine down to lr * lr_min_ratio over them; with a time
+        budget alone it stays at lr (the number of steps is not known in advance).
+        """
         if steps is None and minutes is None:
             raise ValueError("give steps or minutes")
         deadline = time.monotonic() + 60 * minutes if minutes is not None else math.inf

@@ -98,3 +98,12 @@ def test_wrong_kind_of_checkpoint_is_refused(tmp_path):
     checkpoint.save(tmp_path / "x.safetensors", {"w": torch.zeros(1)}, {"kind": "gan"})
     with pytest.raises(CheckpointError):
         Upscaler.from_checkpoint(tmp_path / "x.safetensors")
+
+
+def test_enhance_uses_the_upscaler_for_small_photos():
+    from ml.enhance import EnhanceConfig, enhance
+
+    up = SRTrainer(catalogue(2), TINY, device="cpu").upscaler()
+    photo = Image.fromarray(catalogue(1, seed=2)[0])  # 24x32
+    result = enhance(photo, EnhanceConfig(target_size=(60, 80), rendition_sizes=()), upscaler=up)
+    assert result.image.size == (60, 80) and result.details["upscale"] == "model"

@@ -11,7 +11,7 @@ RGB = {"red": (190, 40, 40), "green": (40, 112, 62), "yellow": (236, 196, 48), "
        "pink": (236, 152, 178), "orange": (232, 118, 38), "teal": (22, 122, 126), "purple": (106, 60, 142)}
 
 # settings for deterministic tests: a seeded recommender, learning only when a test asks, state re-read at once
-QUIET = {"RECOMMENDER_SEED": 3, "LEARN_INTERVAL_SECONDS": None, "STATE_REFRESH_SECONDS": 0}
+QUIET = {"RECOMMENDER_SEED": 0, "LEARN_INTERVAL_SECONDS": None, "STATE_REFRESH_SECONDS": 0}
 
 
 def make_generated(source, colour: str, rgb, status: str = "approved", kind: str = "variant") -> GeneratedImage:

@@ -47,6 +47,7 @@ class BrokenRecommender:
 @pytest.fixture(autouse=True)
 def quiet(settings):
     settings.PRODIMG = {**settings.PRODIMG, **QUIET}
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     reset_personalization()
     yield
     reset_personalization()
@@ -112,8 +113,7 @@ def test_a_shopper_who_clicks_navy_starts_seeing_navy_variants_first(settings):
     shopper = make_user("navy-fan")
     shares = simulate(shopper, products, rounds=12)
     assert shares[0] == 0  # cold start: every product shows its original photo
-    print(shares)
-    assert np.mean(shares[-4:]) >= 0.6, shares
+    assert np.mean(shares[-4:]) >= 0.7, shares  # a uniform choice would show navy a third of the time
     impressions = ImageEvent.objects.filter(type="impression", user=shopper)
     for event in impressions.order_by("-id")[:12]:  # propensities logged, summing to 1, the chosen one's included
         p = {c["key"]: c["p"] for c in event.candidates}

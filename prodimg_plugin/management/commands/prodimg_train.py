@@ -1,6 +1,7 @@
 """Train a model on the shop's catalogue (or a folder + labels CSV) and register it as a ModelVersion."""
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -25,6 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=32)
         parser.add_argument("--size", default="64x48", help="HEIGHTxWIDTH of the model (default 64x48, 3:4)")
         parser.add_argument("--grayscale", action="store_true")
+        parser.add_argument("--model-config", type=json.loads, default={},
+                            help='JSON overriding the model config, e.g. \'{"g_width": 32}\'')
         parser.add_argument("--checkpoint-dir", type=Path, help="default: checkpoints/<kind>")
         parser.add_argument("--checkpoint-minutes", type=float, default=3.0)
         parser.add_argument("--from-folder", type=Path, help="train on images in this folder instead of the catalogue")
@@ -35,17 +38,21 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, help="at most this many images")
         parser.add_argument("--no-activate", action="store_true", help="register the version without activating it")
         parser.add_argument("--export-to", type=Path, help="also write <kind>.safetensors + <kind>.json here")
+        parser.add_argument("--queue", action="store_true",
+                            help="run on the long-work cluster (PRODIMG['LONG_CLUSTER']) instead of here")
 
     def handle(self, *args, **o):
         if not (o["minutes"] or o["epochs"] or o["steps"]):
             raise CommandError("say how long to train: --minutes N, --epochs N or --steps N")
         height, width = _size(o["size"])
+        if o["queue"]:
+            return self._queue()
         opts = training.TrainOptions(
             kind=o["kind"], seed=o["seed"], minutes=o["minutes"], epochs=o["epochs"], steps=o["steps"],
             batch_size=o["batch_size"], height=height, width=width, channels=1 if o["grayscale"] else 3,
             checkpoint_dir=o["checkpoint_dir"] or Path("checkpoints") / o["kind"],
             checkpoint_minutes=o["checkpoint_minutes"], resume=o["resume"], activate=not o["no_activate"],
-            export_to=o["export_to"], command="manage.py " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["prodimg_train"]
+            export_to=o["export_to"], extra={"model": o["model_config"]}, command="manage.py " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["prodimg_train"]
             else f"manage.py prodimg_train {o['kind']}",
         )
         data = self._data(o, opts)
@@ -67,6 +74,16 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Saved {version} ({version.weights.name}, sha256 {version.sha256[:12]}); "
             f"loss curves in {opts.checkpoint_dir / 'losses.png'}."))
+
+    def _queue(self) -> None:
+        from django_q.tasks import async_task
+
+        from ...conf import prodimg_settings
+
+        argv = [a for a in sys.argv[2:] if a != "--queue"]
+        task = async_task("prodimg_plugin.tasks.train_model", argv, cluster=prodimg_settings.LONG_CLUSTER)
+        self.stdout.write(f"Queued training task {task} on the {prodimg_settings.LONG_CLUSTER} cluster "
+                          f"(run it with: Q_CLUSTER_NAME={prodimg_settings.LONG_CLUSTER} manage.py qcluster).")
 
     def _data(self, o, opts) -> datasets.Dataset:
         if o["from_folder"] and not o["labels"]:

@@ -1,0 +1,54 @@
+"""`manage.py prodimg_train gan` on the host catalogue: a ModelVersion, checkpoints, resume, loss curves."""
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from prodimg_plugin.models import ModelVersion
+from prodimg_plugin.services import registry
+from tests.factories import make_product_image
+
+pytestmark = pytest.mark.django_db
+
+TINY = '{"blocks": 2, "z_dim": 8, "g_width": 8, "d_width": 8, "e_width": 8, "embed_dim": 4, "groups": 4}'
+
+
+@pytest.fixture
+def catalogue(db):
+    colours = [("red", (190, 40, 40)), ("green", (40, 112, 62)), ("navy-blue", (32, 46, 88)), ("yellow", (236, 196, 48))]
+    return [make_product_image(f"P{i}", category=cat, colour=c, rgb=rgb)
+            for i, (cat, (c, rgb)) in enumerate((cat, col) for cat in ("tee", "dress") for col in colours)]
+
+
+def train(tmp_path, *extra):
+    out = StringIO()
+    call_command("prodimg_train", "gan", "--size", "16x12", "--model-config", TINY, "--batch-size", "4",
+                 "--checkpoint-dir", str(tmp_path / "ckpt"), *extra, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_train_registers_an_active_version_that_makes_variants(tmp_path, catalogue):
+    out = train(tmp_path, "--steps", "3", "--seed", "5", "--export-to", str(tmp_path / "bundle"))
+    version = ModelVersion.objects.get(kind="gan", active=True)
+    assert "Saved" in out and version.metrics["steps"] == 3 and version.metrics["images"] == 8
+    assert version.config["seed"] == 5 and "colour" in version.config["vocab"]["values"]
+    assert (tmp_path / "ckpt" / "losses.png").exists() and (tmp_path / "ckpt" / "train.safetensors").exists()
+    assert (tmp_path / "bundle" / "gan.safetensors").exists() and "prodimg_train" in (tmp_path / "bundle" / "gan.json").read_text()
+    registry.clear_cache()
+    _, generator = registry.get_model("gan")
+    assert "navy-blue" in generator.vocab.allowed("colour")
+
+
+def test_resume_continues_from_the_checkpoint(tmp_path, catalogue):
+    train(tmp_path, "--steps", "2")
+    train(tmp_path, "--steps", "5", "--resume")
+    latest = ModelVersion.objects.get(kind="gan", active=True)
+    assert latest.metrics["steps"] == 5  # 2 done before, 3 more after resuming
+    assert ModelVersion.objects.filter(kind="gan").count() == 2
+
+
+def test_train_needs_a_duration_and_images(tmp_path, db):
+    with pytest.raises(CommandError, match="how long"):
+        call_command("prodimg_train", "gan", stdout=StringIO())
+    with pytest.raises(CommandError, match="no training images"):
+        train(tmp_path, "--steps", "1")
