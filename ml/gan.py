@@ -196,7 +196,7 @@ class Discriminator(nn.Module):
 
 
 class Encoder(nn.Module):
-    """E(x) -> z: strided convs and a linear head; the starting guess for inversion.
+    """E(x) -> z: strided convs and a linear head giving q(z | x); its mean starts the inversion.
 
     With encoder_input="luma" E sees each image's luminance standardised to zero mean and unit variance, so
     its code carries shape and shading but neither hue nor overall brightness: a navy and a red shirt of the
@@ -216,13 +216,19 @@ class Encoder(nn.Module):
             c_in = c_out
         self.features = nn.Sequential(*layers)
         h0, w0 = config.start
-        self.head = nn.Linear(c_in * h0 * w0, config.z_dim)
+        self.head = nn.Linear(c_in * h0 * w0, 2 * config.z_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (b, c, h, w) -> (b, z_dim)
+        """The posterior mean: the inversion's starting point."""
+        return self.posterior(x)[0]
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gaussian q(z | x): mean and log-variance, (b, z_dim) each (the trainer's VAE-style path)."""
         if self.luma:
             x = luminance(x)  # (b, 1, h, w)
             x = (x - x.mean(dim=(2, 3), keepdim=True)) / (x.std(dim=(2, 3), keepdim=True) + 1e-3)
-        return self.head(self.features(x).flatten(1))
+        mu, logvar = self.head(self.features(x).flatten(1)).chunk(2, dim=1)
+        return mu, logvar.clamp(-10, 4)
 
 
 def luminance(x: torch.Tensor) -> torch.Tensor:

@@ -42,7 +42,7 @@ class TrainConfig:
     augment: str = DEFAULT_POLICY  # no "color": it would blur colour labels (see ml.augment)
     recon_weight: float = 1.0  # L1 of G(E(x), c) vs real x, trained into G and E: learns shapes in minutes
     latent_weight: float = 1.0  # ||E(G(z, c)) - z||^2, trained into E: E inverts the generator
-    moment_weight: float = 1.0  # E(x) over a batch keeps mean 0, variance 1: codes look like the prior
+    kl_weight: float = 0.05  # KL(q(z|x) || N(0, I)) per latent dim: E's codes fill the prior (VAE-GAN)
     device: str = "cpu"
 
 
@@ -153,14 +153,15 @@ class GANTrainer:
         if self.train_config.recon_weight > 0:
             # autoencoding path: G learns to draw the catalogue from E's codes long before the adversarial
             # signal alone would get there on a CPU budget; the GAN loss keeps samples sharp and varied
-            codes = self.E(real)  # (b, z_dim)
-            recon = F.l1_loss(self.G(codes, attrs), real)
-            loss, out["recon"] = loss + self.train_config.recon_weight * recon, recon.item()
-            if self.train_config.moment_weight > 0:
-                # without it the latent loss collapses E to 0 while G still ignores z (no information left
-                # for the reconstruction); with it E's codes fill the prior, so prior samples decode well
-                moments = codes.mean(0).pow(2).mean() + (codes.var(0) - 1).pow(2).mean()
-                loss, out["moments"] = loss + self.train_config.moment_weight * moments, moments.item()
+            # VAE-style: decode a sample of q(z|x), pulled towards the prior, so that the prior's z (what
+            # sampling draws) decode to catalogue-like images, not to regions only the GAN loss has shaped
+            mu, logvar = self.E.posterior(real)  # (b, z_dim) each
+            eps = torch.randn(mu.shape, generator=self.gen).to(self.device)
+            recon = F.l1_loss(self.G(mu + (0.5 * logvar).exp() * eps, attrs), real)
+            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).mean()
+            tc = self.train_config
+            loss = loss + tc.recon_weight * recon + tc.kl_weight * kl
+            out.update(recon=recon.item(), kl=kl.item())
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()

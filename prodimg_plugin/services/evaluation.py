@@ -112,9 +112,10 @@ def _logged(recommender: ThompsonRecommender, f: Feedback) -> dict | None:
 def format_recommender(report: dict) -> str:
     """The estimates as a table: one row per policy, IPS/SNIPS/DR with their intervals."""
     level = round(100 * (1 - report.get("alpha", 0.05)))
+    trained = (f"the policy was trained on the {report['trained_on']} decisions before these"
+               if report["trained_on"] else "the policy is the live learned state")
     lines = [f"Off-policy evaluation of the {report['recommender']!r} recommender on {report['n']} logged decisions "
-             f"({report['clicks']} clicked); trained on {report['trained_on']} earlier decisions "
-             f"(0: its live state). Features: {report['space']}.",
+             f"({report['clicks']} clicked); {trained}. Features: {report['space']}.",
              f"Logged click-through: {_cell(report['logged'])}   (values with {level}% bootstrap intervals)", "",
              f"{'policy':<10} {'IPS':<26} {'SNIPS':<26} {'DR':<26} {'ESS':>7}"]
     for name, row in report["policies"].items():

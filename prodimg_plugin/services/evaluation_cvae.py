@@ -40,6 +40,7 @@ class CvaeEvalOptions:
     test_split: str = "test"
     evaluator: Path | None = None  # reuse this evaluator checkpoint when it exists; else train and write it
     evaluator_minutes: float = 1.0
+    evaluator_size: tuple[int, int] = (64, 48)  # (height, width) the evaluator judges at, whatever the CVAE's
     colours: int = 10  # the commonest colours of the train split are the edit targets
     max_images: int = 60  # held-out originals edited (x up to `colours` targets each)
     grid_rows: int = 6
@@ -60,8 +61,7 @@ def evaluate_cvae(opts: CvaeEvalOptions, progress: Callable[[str], None] | None 
     colour, category = attribute_named(vocab, "colo"), attribute_named(vocab, "categ", "type")
     if colour is None:
         raise ValueError(f"the model has no colour attribute to edit (it knows {', '.join(vocab.attributes)})")
-    cfg = editor.model.config
-    train, samples, split = load_splits(opts, cfg.height, cfg.width, cfg.channels)
+    train, samples, split = load_splits(opts, *opts.evaluator_size, 3)
     say(f"{len(train.images)} training thumbnails, {len(samples)} held-out originals ({split}).")
     targets = commonest(train.labels.get(colour, []), vocab.allowed(colour), opts.colours)
     samples = [s for s in samples if s.attrs.get(colour) in targets][: opts.max_images]
@@ -69,8 +69,8 @@ def evaluate_cvae(opts: CvaeEvalOptions, progress: Callable[[str], None] | None 
         raise ValueError("nothing to evaluate: no held-out images of the commonest colours")
     opts.out_dir.mkdir(parents=True, exist_ok=True)
     judge, judge_path = load_or_train_evaluator(opts, train, vocab, say)
-    records, grid = edit_samples(editor, samples, colour, targets, opts.grid_rows, say)
-    verdicts(records, judge, vocab, cfg)
+    records, grid = edit_samples(editor, samples, colour, targets, opts, say)
+    verdicts(records, judge, vocab)
     report = summarise(records, targets, colour, category, vocab)
     report.update(images=len(samples), split=split, evaluator=str(judge_path), version=version.pk,
                   evaluated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -156,7 +156,7 @@ def load_or_train_evaluator(opts: CvaeEvalOptions, train: datasets.Dataset, voca
 
 # ---- edits and figures --------------------------------------------------------------------------------------
 
-def edit_samples(editor, samples: list[Sample], colour: str, targets: list[str], grid_rows: int, say):
+def edit_samples(editor, samples: list[Sample], colour: str, targets: list[str], opts: CvaeEvalOptions, say):
     """Edit every sample to every other target colour and to its own (the null edit); per-edit records."""
     records, grid = [], []
     for n, sample in enumerate(samples):
@@ -165,8 +165,8 @@ def edit_samples(editor, samples: list[Sample], colour: str, targets: list[str],
         edited = editor.edit_many(sample.image, sample.attrs, [{colour: c} for c in wanted])
         original = np.asarray(sample.image.convert("RGB"))
         for target, image in zip(wanted, edited):
-            records.append(edit_record(sample, original, own, target, image))
-        if n < grid_rows:
+            records.append(edit_record(sample, original, own, target, image, opts.evaluator_size))
+        if n < opts.grid_rows:
             by_colour = dict(zip(wanted, edited)) | {own: sample.image}
             grid.append([sample.image] + [by_colour[c] for c in targets])
         if (n + 1) % 10 == 0:
@@ -174,19 +174,19 @@ def edit_samples(editor, samples: list[Sample], colour: str, targets: list[str],
     return records, grid
 
 
-def edit_record(sample: Sample, original: np.ndarray, own: str, target: str, image: Image.Image) -> dict:
+def edit_record(sample: Sample, original: np.ndarray, own: str, target: str, image: Image.Image, size) -> dict:
+    """Full-resolution figures of one edit, and its thumbnail for the evaluator."""
     edited = np.asarray(image.convert("RGB"))
-    record = {"target": target, "null": target == own, "attrs": sample.attrs, "image": image,
+    record = {"target": target, "null": target == own, "attrs": sample.attrs, "thumb": fit(image, *size),
               "ssim_lum": ssim(original, edited)}
     if target == own:
         record["psnr"] = min(psnr(original, edited), PSNR_CAP)
     return record
 
 
-def verdicts(records: list[dict], judge, vocab: AttributeVocab, cfg) -> None:
-    """What the evaluator sees in each edit, by attribute name (at the model's thumbnail size)."""
-    thumbs = [fit(r.pop("image"), cfg.height, cfg.width, cfg.channels) for r in records]
-    predicted = evaluator.predict(judge, thumbs)
+def verdicts(records: list[dict], judge, vocab: AttributeVocab) -> None:
+    """What the evaluator sees in each edit, by attribute name."""
+    predicted = evaluator.predict(judge, [r.pop("thumb") for r in records])
     for k, record in enumerate(records):
         record["seen"] = {a: vocab.values[a][int(predicted[a][0][k])] for a in predicted}
 

@@ -127,22 +127,28 @@ def old_renditions() -> Iterator[tuple[int, str, str]]:
 
 
 def apply(plan: PurgePlan) -> None:
-    """Remove what the plan lists: rows first, then their files (a file left behind is an orphan next time)."""
+    """Remove what the plan lists: rows first, then their files (a file left behind is an orphan next time).
+
+    An image approved again since the plan was made keeps its row and its files.
+    """
     storage = GeneratedImage._meta.get_field("image").storage
     with transaction.atomic():
-        GeneratedImage.objects.filter(pk__in=[pk for pk, _ in plan.rejected],
-                                      status=GeneratedImage.Status.REJECTED).delete()
-        for pk, key, _ in plan.old_renditions:
-            _drop_rendition(pk, key)
-    for name in [n for _, names in plan.rejected for n in names] + [n for *_, n in plan.old_renditions]:
+        still = GeneratedImage.objects.select_for_update().filter(
+            pk__in=[pk for pk, _ in plan.rejected], status=GeneratedImage.Status.REJECTED)
+        gone = set(still.values_list("pk", flat=True))
+        GeneratedImage.objects.filter(pk__in=gone).delete()
+        dropped = [name for pk, key, name in plan.old_renditions if _drop_rendition(pk, key)]
+    for name in [n for pk, names in plan.rejected if pk in gone for n in names] + dropped:
         storage.delete(name)
     folders = upload_folders()
     for name in plan.orphaned:
         next(s for s, folder in folders if name.startswith(folder)).delete(name)
 
 
-def _drop_rendition(pk: int, key: str) -> None:
+def _drop_rendition(pk: int, key: str) -> bool:
     generated = GeneratedImage.objects.select_for_update().filter(pk=pk).only("renditions").first()
-    if generated is not None and key in (generated.renditions or {}):
-        del generated.renditions[key]
-        generated.save(update_fields=["renditions"])
+    if generated is None or key not in (generated.renditions or {}):
+        return False
+    del generated.renditions[key]
+    generated.save(update_fields=["renditions"])
+    return True

@@ -37,8 +37,7 @@ def assess_image(image, force: bool = False) -> QualityScore | None:
 
     Raises `BadSourceImage` (with a message for the admin) for a missing, damaged or oversized file.
     """
-    existing = QualityScore.objects.filter(source_id=image.pk).first()
-    if not force and is_current(existing, image):
+    if not force and is_current(QualityScore.objects.filter(source_id=image.pk).first(), image):
         return None
     report = assess(open_source(image), quality_config())
     parts = {name: {"score": part.score, "value": part.measured} for name, part in report.parts.items()}

@@ -152,7 +152,7 @@ def test_grayscale_training_runs():
     gray = images.mean(axis=3).astype(np.uint8)  # (n, h, w)
     trainer = GANTrainer(tiny_config(1, vocab.sizes()), gray, attrs, vocab, batch_size=4)
     losses = trainer.step()
-    assert np.isfinite([losses["d"], losses["g"], losses["recon"], losses["e_latent"]]).all()
+    assert np.isfinite([losses["d"], losses["g"], losses["recon"], losses["kl"], losses["e_latent"]]).all()
 
 
 def test_resume_continues_exactly(tmp_path):

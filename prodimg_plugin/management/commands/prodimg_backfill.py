@@ -60,7 +60,10 @@ class Command(BaseCommand):
 def _since(text: str | None) -> datetime | None:
     if not text:
         return None
-    moment = parse_datetime(text) or (datetime.combine(parse_date(text), time.min) if parse_date(text) else None)
+    try:
+        moment = parse_datetime(text) or (datetime.combine(parse_date(text), time.min) if parse_date(text) else None)
+    except ValueError:  # well formed but impossible, e.g. 2024-13-01
+        moment = None
     if moment is None:
         raise CommandError(f"--since must be a date (YYYY-MM-DD) or a date and time, not {text!r}")
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
