@@ -34,7 +34,8 @@ def child_env(work: Path, kind: str) -> dict:
 
 
 def run_child(args: list[str], env: dict) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, __file__, *args], env=env, cwd=ROOT, check=True, capture_output=True,
+                         text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

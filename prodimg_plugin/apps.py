@@ -9,10 +9,11 @@ class ProdimgConfig(AppConfig):
     def ready(self) -> None:
         from . import checks, hooks, receivers  # noqa: F401  (registers checks and signal receivers)
         from .conf import prodimg_settings
-        from .services import candidates
+        from .services import candidates, shoppers
 
         hooks.autodiscover()  # each installed app's prodimg_hooks module
         candidates.connect()  # cached candidate lists follow reviews and uploads
+        shoppers.connect()  # a deleted user's cached choices go with their events
 
         if prodimg_settings.EXTEND_ADMIN:
             from .admin_host import extend_host_admins

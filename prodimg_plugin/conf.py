@@ -65,6 +65,7 @@ DEFAULTS = {
     "LEARN_ATTRIBUTION_SECONDS": 600,  # an impression is learnt from once a click can no longer be expected
     "LEARN_BATCH_SIZE": 5000,  # impressions folded in per learning step
     "EVENTS_MAX_BATCH": 100,  # events in one POST to /api/prodimg/events/
+    "ANONYMOUS_EVENTS_RETENTION_DAYS": 90,  # anonymous shoppers' events are purged after this (None: kept)
     "FEATURE_HISTOGRAM_BINS": 3,  # colour histogram bins per channel (bins**3 values) when no CVAE is active
     "FEATURE_ATTRIBUTE_BUCKETS": 32,  # slots the attribute values are hashed into
 }

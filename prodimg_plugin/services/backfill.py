@@ -127,8 +127,8 @@ def batches(queryset, size: int) -> Iterator[list]:
     """Pages of `size` rows in primary-key order, each from its own short queries."""
     last = None
     while True:
-        page = queryset.order_by("pk")
-        ids = list((page.filter(pk__gt=last) if last is not None else page).values_list("pk", flat=True)[: max(1, size)])
+        page = queryset.order_by("pk") if last is None else queryset.filter(pk__gt=last).order_by("pk")
+        ids = list(page.values_list("pk", flat=True)[: max(1, size)])
         if not ids:
             return
         yield _load(queryset, ids)
@@ -206,8 +206,8 @@ JOB_KINDS = {"variants": ImageJob.Kind.VARIANTS, "edits": ImageJob.Kind.EDITS, "
 
 def backfill_key(kind: str, image_id: int, params: dict) -> str:
     """The job's idempotency key: backfill:<kind>:<image id>, plus the target of an edit."""
-    target = params.get("target") or {}
-    key = f"backfill:{kind}:{image_id}" + (":" + ",".join(f"{k}={v}" for k, v in sorted(target.items())) if target else "")
+    target = ",".join(f"{k}={v}" for k, v in sorted((params.get("target") or {}).items()))
+    key = f"backfill:{kind}:{image_id}" + (f":{target}" if target else "")
     return key if len(key) <= 200 else f"backfill:{kind}:{image_id}:{hashlib.sha1(key.encode()).hexdigest()}"
 
 
@@ -298,8 +298,7 @@ def revive(job: ImageJob) -> None:
     unchanged = Q(status__in=[ImageJob.Status.QUEUED, ImageJob.Status.FAILED]) | Q(
         status=ImageJob.Status.RUNNING, worker=job.worker)
     ImageJob.objects.filter(unchanged, pk=job.pk).update(
-        status=ImageJob.Status.QUEUED, attempts=0, error="", not_before=None, worker="", heartbeat_at=None,
-        enqueued_at=timezone.now())
+        status=ImageJob.Status.QUEUED, attempts=0, error="", not_before=None, worker="", heartbeat_at=None)
 
 
 def record(job: ImageJob | None, image_id: int, summary: Summary) -> None:

@@ -29,13 +29,14 @@ _TUPLE_FIELDS = {"target_size", "rendition_sizes", "rendition_formats", "contras
 
 
 def enhance_config(overrides: dict | None = None) -> EnhanceConfig:
-    """EnhanceConfig from PRODIMG["ENHANCE"] (then `overrides`); an unknown key raises JobError naming the valid ones."""
+    """EnhanceConfig from PRODIMG["ENHANCE"], then `overrides`; an unknown key raises JobError naming valid ones."""
     settings = {**prodimg_settings.ENHANCE, **(overrides or {})}
     settings.pop(SR_SWITCH, None)
     fields = {f.name for f in dataclasses.fields(EnhanceConfig)} - {"backdrop"}
     unknown = sorted(set(settings) - fields)
     if unknown:
-        raise JobError(f'PRODIMG["ENHANCE"] has unknown keys {unknown}; valid: {", ".join(sorted(fields | {SR_SWITCH}))}')
+        valid = ", ".join(sorted(fields | {SR_SWITCH}))
+        raise JobError(f'PRODIMG["ENHANCE"] has unknown keys {unknown}; valid: {valid}')
     return EnhanceConfig(**{k: _as_tuple(v) if k in _TUPLE_FIELDS else v for k, v in settings.items()})
 
 

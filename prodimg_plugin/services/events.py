@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.signals import request_finished
@@ -15,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import signals
+from ..conf import prodimg_settings
 from ..host import get_image_model, get_product_model, product_id_of
 from ..models import GeneratedImage, ImageEvent
 from ..recommenders import ShopperContext
@@ -177,6 +179,15 @@ class _Known:
         if source and (source, generated) != (decision.source_id, decision.generated_id):
             raise ValidationError({"decision_id": "The image is not the one this decision showed."})
         return decision.source_id, decision.generated_id
+
+
+def purge_anonymous(now=None) -> int:
+    """Delete anonymous shoppers' events older than ANONYMOUS_EVENTS_RETENTION_DAYS; returns how many."""
+    days = prodimg_settings.ANONYMOUS_EVENTS_RETENTION_DAYS
+    if days is None:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    return ImageEvent.objects.filter(user__isnull=True, created_at__lt=cutoff).delete()[0]
 
 
 def _existing_products(ids: set[str]) -> set[str]:

@@ -32,7 +32,7 @@ from ..conf import prodimg_settings
 from ..models import ImageEvent
 from ..recommenders import Candidate, Feedback, Ranked, ShopperContext
 from . import candidates as candidate_lists
-from . import shoppers
+from . import events, shoppers
 from .state import StateStore
 
 log = logging.getLogger(__name__)
@@ -111,8 +111,6 @@ setting_changed.connect(_reset_on_settings)
 
 def show(request, product, position: int | None = None, page: str = "", buffered: bool = True) -> Decision | None:
     """Choose the image of `product` for the request's shopper and log the impression (None: no images)."""
-    from . import events
-
     shopper = shoppers.context_for_request(request)
     decision = decide(shopper, product)
     if decision is not None and decision.logged:

@@ -12,7 +12,9 @@ from bisect import bisect_left
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db.models.signals import post_delete
 from django.db.models import Q
 from django.utils import timezone
 
@@ -162,5 +164,14 @@ def clicked(user_id: int | None, session_key: str) -> None:
 
 
 def forget(user_id: int | None, session_key: str = "") -> None:
-    """Drop a shopper's cached state (their choices are made afresh, e.g. after their events were deleted)."""
+    """Drop a shopper's cached choices (they are made afresh, e.g. after the shopper's events were deleted)."""
     clicked(user_id, session_key)
+
+
+def _forget_deleted_user(sender, instance, **kwargs) -> None:
+    forget(instance.pk)  # their events go with them (ImageEvent.user cascades); the learned state holds no one's data
+
+
+def connect() -> None:
+    """Forget a deleted user's cached choices (called from the app's ready())."""
+    post_delete.connect(_forget_deleted_user, sender=get_user_model(), dispatch_uid="prodimg-forget-deleted-user")

@@ -50,7 +50,8 @@ def test_an_unreadable_file_raises_a_readable_error():
 
 
 def test_bands():
-    assert [quality.band_of(s) for s in (0, 39.9, 40, 70, 70.1, 100)] == ["poor", "poor", "fair", "fair", "good", "good"]
+    bands = [quality.band_of(s) for s in (0, 39.9, 40, 70, 70.1, 100)]
+    assert bands == ["poor", "poor", "fair", "fair", "good", "good"]
 
 
 # ---- admin ------------------------------------------------------------------------------------------------
@@ -59,10 +60,10 @@ def test_bands():
 def scored(db):
     """Three images scored poor (dark, blurry), fair (grey background) and good; one not scored."""
     rows = [(30.0, ["dark", "blurry"]), (55.0, ["grey background"]), (90.0, [])]
+    parts = {"exposure": {"score": 12.0, "value": {}}, "sharpness": {"score": 33.0, "value": {}}}
     images = [make_product_image(f"Item {i}") for i in range(4)]
     for image, (score, reasons) in zip(images, rows):
-        QualityScore.objects.create(source=image, score=score, reasons=reasons, file_name=image.image.name,
-                                    parts={"exposure": {"score": 12.0, "value": {}}, "sharpness": {"score": 33.0, "value": {}}})
+        QualityScore.objects.create(source=image, score=score, reasons=reasons, file_name=image.image.name, parts=parts)
     return images
 
 
