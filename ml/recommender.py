@@ -332,7 +332,12 @@ class ImageRecommender:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ImageRecommender":
-        return cls(RecommenderConfig(**data["config"]), LinearThompson.from_dict(data["bandit"]))
+        """Rebuild from `to_dict`; a state whose feature layout differs from this code's raises ValueError."""
+        config, bandit = RecommenderConfig(**data["config"]), LinearThompson.from_dict(data["bandit"])
+        if bandit.config.dim != config.bandit_config().dim:
+            raise ValueError(f"recommender state has {bandit.config.dim} features; this version builds "
+                             f"{config.bandit_config().dim} from image_dim={config.image_dim}: start afresh")
+        return cls(config, bandit)
 
     def as_policy(self, seed: int = 0) -> Callable[[dict], np.ndarray]:
         """This recommender as an off-policy `event -> (k,) propensities` callable (see `ml.offpolicy`)."""

@@ -53,7 +53,8 @@ def unregister(name: str, fn: Callable) -> None:
 
 
 @contextmanager
-def register_temporarily(name: str | dict[str, Callable], fn: Callable | None = None, *, order: int = 0) -> Iterator[None]:
+def register_temporarily(name: str | dict[str, Callable], fn: Callable | None = None, *,
+                         order: int = 0) -> Iterator[None]:
     """Register hooks for the duration of a `with` block (tests): one `name, fn` or a dict {name: fn}."""
     pairs = list(name.items()) if isinstance(name, dict) else [(name, fn)]
     for hook_name, hook in pairs:

@@ -195,7 +195,8 @@ class ThompsonRecommender:
         space = features.current_space().name
         if not state or state.get("space") != space:
             if state:
-                log.warning("recommender state is for feature space %s, not %s: starting afresh", state.get("space"), space)
+                log.warning("recommender state is for feature space %s, not %s: starting afresh",
+                            state.get("space"), space)
             self.model, self.space = None, space
             return
         model = ImageRecommender.from_dict(state["model"])

@@ -28,7 +28,7 @@ class EventSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ImageEvent.Type.choices)
     product = serializers.CharField(max_length=64, help_text="The product's id.")
     decision_id = serializers.CharField(max_length=40, required=False, allow_blank=True,
-                                        help_text="From the image's data-prodimg-decision (links a click to its impression).")
+                                        help_text="The image's data-prodimg-decision: links a click to its impression.")
     source = serializers.IntegerField(min_value=1, required=False, allow_null=True, help_text="An original photo's id.")
     generated = serializers.IntegerField(min_value=1, required=False, allow_null=True,
                                          help_text="An approved generated image's id.")

@@ -104,7 +104,8 @@ def _logged(recommender: ThompsonRecommender, f: Feedback) -> dict | None:
         return None
     if len(vectors[f.shown]) != model.config.image_dim:
         return None
-    x = model.candidate_features(np.stack([vectors[k] for k in f.candidates]), recommender.context_vector(f.shopper, model))
+    context = recommender.context_vector(f.shopper, model)
+    x = model.candidate_features(np.stack([vectors[k] for k in f.candidates]), context)  # (k, d)
     return {"features": x, "chosen": f.candidates.index(f.shown), "propensity": f.propensity,
             "reward": float(f.clicked), "default": 0}
 
@@ -136,3 +137,6 @@ EVALUATIONS: dict[str, Evaluation] = {
     "recommender": Evaluation(evaluate_recommender, format_recommender, recommender_arguments,
                               help="off-policy estimates (IPS, SNIPS, DR) of the recommender from logged events"),
 }
+
+
+from . import evaluation_cvae  # noqa: E402,F401  (registers "cvae")

@@ -8,6 +8,7 @@ the null edit (target = current attributes) against the original. A grid PNG sho
 from __future__ import annotations
 
 import csv
+import logging
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,8 +26,11 @@ from ml.vocab import AttributeVocab
 
 from ..host import attributes_of, get_image_model
 from . import datasets, registry
+from .evaluation import EVALUATIONS, Evaluation, EvaluationError
 from .images import BadSourceImage, open_source
+from .registry import ModelUnavailable
 
+log = logging.getLogger(__name__)
 PSNR_CAP = 100.0  # dB stored for an exact null edit (JSON has no infinity)
 
 
@@ -55,18 +59,18 @@ class Sample:
 
 def evaluate_cvae(opts: CvaeEvalOptions, progress: Callable[[str], None] | None = None) -> dict:
     """Evaluate the active CVAE; write the grid (and evaluator) under out_dir; store the report on the version."""
-    say = progress or (lambda message: None)
+    say = progress or log.info
     version, editor = registry.get_model("cvae")
     vocab = editor.vocab
     colour, category = attribute_named(vocab, "colo"), attribute_named(vocab, "categ", "type")
     if colour is None:
-        raise ValueError(f"the model has no colour attribute to edit (it knows {', '.join(vocab.attributes)})")
+        raise EvaluationError(f"the model has no colour attribute to edit (it knows {', '.join(vocab.attributes)})")
     train, samples, split = load_splits(opts, *opts.evaluator_size, 3)
     say(f"{len(train.images)} training thumbnails, {len(samples)} held-out originals ({split}).")
     targets = commonest(train.labels.get(colour, []), vocab.allowed(colour), opts.colours)
     samples = [s for s in samples if s.attrs.get(colour) in targets][: opts.max_images]
     if not samples or len(targets) < 2:
-        raise ValueError("nothing to evaluate: no held-out images of the commonest colours")
+        raise EvaluationError("Nothing to evaluate: no held-out images of the commonest colours.")
     opts.out_dir.mkdir(parents=True, exist_ok=True)
     judge, judge_path = load_or_train_evaluator(opts, train, vocab, say)
     records, grid = edit_samples(editor, samples, colour, targets, opts, say)
@@ -232,3 +236,64 @@ def draw_grid(rows: list[list[Image.Image]], targets: list[str], path: Path, cel
             sheet.paste(fit(image, h, w), (j * w, 14 + i * h))
     sheet.save(path)
     return path
+
+
+# ---- `manage.py prodimg_eval cvae` --------------------------------------------------------------------------
+
+def cvae_arguments(parser) -> None:
+    """The command-line options of `prodimg_eval cvae` (CvaeEvalOptions' fields)."""
+    d = CvaeEvalOptions()
+    parser.add_argument("--out", type=Path, default=d.out_dir, help=f"grid PNG and evaluator go here (default {d.out_dir})")
+    parser.add_argument("--from-folder", type=Path, help="a folder of images named in --labels (default: the catalogue)")
+    parser.add_argument("--labels", type=Path, help="CSV with the image column, the attributes and a split column")
+    parser.add_argument("--attributes", default=",".join(d.attributes), help="CSV columns the model was trained on")
+    parser.add_argument("--image-column", default=d.image_column)
+    parser.add_argument("--test-split", default=d.test_split, help="split whose originals are edited")
+    parser.add_argument("--evaluator", type=Path, help="reuse this evaluator checkpoint if it exists, else write it")
+    parser.add_argument("--evaluator-minutes", type=float, default=d.evaluator_minutes)
+    parser.add_argument("--colours", type=int, default=d.colours, help="edit to the N commonest colours")
+    parser.add_argument("--max-images", type=int, default=d.max_images, help="held-out originals edited")
+    parser.add_argument("--grid-rows", type=int, default=d.grid_rows)
+    parser.add_argument("--seed", type=int, default=d.seed)
+
+
+def run_cvae(options: dict) -> dict:
+    """`prodimg_eval cvae`: parsed options -> the report (also stored on the active CVAE's ModelVersion)."""
+    if options.get("from_folder") and not options.get("labels"):
+        raise EvaluationError("--from-folder needs --labels CSV")
+    opts = CvaeEvalOptions(
+        out_dir=options["out"], from_folder=options.get("from_folder"), labels=options.get("labels"),
+        attributes=[a.strip() for a in options["attributes"].split(",") if a.strip()],
+        image_column=options["image_column"], test_split=options["test_split"], evaluator=options.get("evaluator"),
+        evaluator_minutes=options["evaluator_minutes"], colours=options["colours"], max_images=options["max_images"],
+        grid_rows=options["grid_rows"], seed=options["seed"])
+    try:
+        return evaluate_cvae(opts)
+    except ModelUnavailable as exc:
+        raise EvaluationError(str(exc)) from exc
+
+
+def format_cvae(report: dict) -> str:
+    """Per target colour: edits, success, luminance SSIM, category kept; then the totals and the null edit."""
+    lines = [f"Colour edits of {report['images']} held-out originals ({report['split']}), judged by the evaluator.",
+             "", f"{'target':<14}{'edits':>6}{'success':>9}{'SSIM(Y)':>9}{'category':>10}"]
+    rows = list(report["per_target"].items()) + [("all", report)]
+    for name, row in rows:
+        lines.append(f"{name:<14}{row['n']:>6}{_pct(row['success']):>9}{_num(row['ssim_lum']):>9}"
+                     f"{_pct(row['category_kept']):>10}")
+    lines += ["", f"Null edit: PSNR median {_num(report['null_psnr_median'], 1)} dB, min "
+                  f"{_num(report['null_psnr_min'], 1)} dB; SSIM(Y) {_num(report['null_ssim'])}.",
+              f"Grid: {report['grid']}   Stored on model version {report['version']}."]
+    return "\n".join(lines)
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{100 * value:.0f} %"
+
+
+def _num(value, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+EVALUATIONS["cvae"] = Evaluation(run_cvae, format_cvae, cvae_arguments,
+                                 help="colour-edit success, preservation and null edits of the active CVAE")

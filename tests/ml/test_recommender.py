@@ -141,6 +141,10 @@ def test_rank_puts_chosen_first_and_round_trips():
     assert again.order == ranking.order and np.array_equal(again.propensities, ranking.propensities)
     target = copy.as_policy(seed=0)({"features": ranking.features, "default": 0})
     assert target.shape == (4,) and np.isclose(target.sum(), 1)
+    stale = rec.to_dict()
+    stale["config"]["rank"] = 3  # a state from another feature layout is refused, not misread
+    with pytest.raises(ValueError):
+        ImageRecommender.from_dict(stale)
 
 
 def simulate(policy: str, rounds=2000, seed=0, n_colours=6, k=4, shoppers=20) -> float:

@@ -81,6 +81,16 @@ def test_a_run_killed_mid_job_is_resumed_without_duplicates(monkeypatch):
     assert "done 0, skipped 5" in backfill("enhance")
 
 
+def test_a_job_another_live_worker_is_running_is_left_to_it():
+    from django.utils import timezone
+
+    image = photos(1)[0]
+    ImageJob.objects.create(kind="enhance", source=image, key=f"backfill:enhance:{image.pk}", status="running",
+                            attempts=1, worker="another-host:4242:abcd", heartbeat_at=timezone.now())
+    assert "done 0, skipped 1" in backfill("enhance") and not GeneratedImage.objects.exists()
+    assert ImageJob.objects.get().worker == "another-host:4242:abcd"
+
+
 def test_missing_only_skips_images_that_already_have_a_result():
     images = photos(3)
     jobs.run_job(jobs.create_jobs(ImageJob.Kind.ENHANCE, [images[0]])[0].pk)  # from the admin: no backfill key
@@ -91,9 +101,10 @@ def test_missing_only_skips_images_that_already_have_a_result():
 
 def test_dry_run_changes_nothing(settings):
     photos(3)
-    for kind in ("enhance", "quality"):
+    for kind in ("enhance", "variants", "quality", "embeddings"):
         assert f"{kind}: would process 3, skipped 0, failed 0" in backfill(kind, "--dry-run")
     assert not ImageJob.objects.exists() and not QualityScore.objects.exists() and files(settings) == set()
+    assert not ImageFeatures.objects.exists()
 
 
 def test_queue_hands_each_job_to_the_workers_once(monkeypatch):

@@ -210,13 +210,18 @@ def test_prodimg_train_cvae_registers_an_editor_resumes_and_exports(three_images
 
 # ---- evaluation --------------------------------------------------------------------------------------------
 
-def test_cvae_evaluation_reports_edits_and_null_edits_and_stores_them_on_the_version(cvae_version, tmp_path):
-    from prodimg_plugin.services.evaluation_cvae import CvaeEvalOptions, evaluate_cvae
+def test_prodimg_eval_cvae_reports_edits_and_null_edits_and_stores_them_on_the_version(cvae_version, tmp_path):
+    import json
+
+    from prodimg_plugin.services.evaluation_cvae import format_cvae
     from tests.plugin.conftest_cvae import COLOURS
 
     images = [make_product_image(f"Tee {n}", colour=c, rgb=COLOURS[c]) for n, c in enumerate(["red", "navy-blue", "green"] * 4)]
     held_out = [i for i in images if i.pk % 5 == 0]  # the rest train the evaluator
-    report = evaluate_cvae(CvaeEvalOptions(out_dir=tmp_path, evaluator_minutes=0.01, colours=3))
+    out = io.StringIO()
+    call_command("prodimg_eval", "cvae", "--out", str(tmp_path), "--evaluator-minutes", "0.01", "--colours", "3",
+                 "--json", stdout=out)
+    report = json.loads(out.getvalue())
     assert sorted(report["targets"]) == ["green", "navy-blue", "red"] and set(report["per_target"]) == set(report["targets"])
     assert report["images"] == len(held_out) and report["n"] == 2 * len(held_out)  # each to the two other colours
     assert 0 <= report["success"] <= 1 and 0 < report["ssim_lum"] <= 1 and report["category_kept"] is not None
@@ -225,3 +230,11 @@ def test_cvae_evaluation_reports_edits_and_null_edits_and_stores_them_on_the_ver
         assert grid.size == (4 * 72, 14 + len(held_out) * 96)
     cvae_version.refresh_from_db()
     assert cvae_version.metrics["eval"]["n"] == report["n"]
+    assert "navy-blue" in format_cvae(report) and "Null edit: PSNR" in format_cvae(report)
+
+
+def test_prodimg_eval_cvae_without_a_model_says_how_to_train_one(db, no_bundled_weights, tmp_path):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="prodimg_train cvae"):
+        call_command("prodimg_eval", "cvae", "--out", str(tmp_path), stdout=io.StringIO())

@@ -237,3 +237,14 @@ def test_prodimg_eval_recommender_prints_ips_snips_and_dr(settings):
     row = report["policies"]["original"]
     assert report["n"] >= 15 and row["ips"]["low"] <= row["ips"]["value"] <= row["ips"]["high"]
     assert RecommenderState.objects.get(name="eval:thompson").state["n"] == report["n"]
+
+
+def test_anonymous_events_are_purged_after_the_retention_period(client):
+    product_with_variants("Red Tee", "red", ["green"])
+    client.get("/")
+    signed_in = make_user("kept")
+    client.force_login(signed_in)
+    client.get("/")
+    assert events.purge_anonymous(now=timezone.now() + timedelta(days=89)) == 0
+    assert events.purge_anonymous(now=timezone.now() + timedelta(days=91)) == 1
+    assert list(ImageEvent.objects.values_list("user__username", flat=True)) == ["kept"]

@@ -38,7 +38,7 @@
     return event;
   }
 
-  function send(leaving) {
+  function send() {
     if (timer) { clearTimeout(timer); timer = null; }
     while (queue.length) {
       var batch = queue.splice(0, MAX_BATCH);
@@ -58,7 +58,7 @@
 
   function push(event, leaving) {
     queue.push(event);
-    if (leaving) { send(true); return; }
+    if (leaving) { send(); return; }
     if (!timer) timer = setTimeout(send, DELAY_MS);
   }
 
@@ -69,9 +69,9 @@
     push(eventOf(img, "click"), !!link);  // following a link leaves the page: send now
   }, true);
 
-  window.addEventListener("pagehide", function () { send(true); });
+  window.addEventListener("pagehide", send);
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "hidden") send(true);
+    if (document.visibilityState === "hidden") send();
   });
 
   window.prodimg = { track: function (img, type) { push(eventOf(img, type || "click"), false); }, flush: send };
