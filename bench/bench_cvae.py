@@ -56,6 +56,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--critic-weight", type=float, default=30.0)
     p.add_argument("--change-weight", type=float, default=0.02)
     p.add_argument("--swap", default=None, help="attributes the critic sees swapped, comma-separated (default all)")
+    p.add_argument("--strength", type=float, default=1.0, help="AttributeEditor.strength (edit boldness)")
     p.add_argument("--max-images", type=int, default=200, help="test originals edited (x colours-1 targets)")
     p.add_argument("--grid-rows", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
@@ -174,7 +175,8 @@ def train_cvae(x, idx, vocab, args, out: Path):
                         kl_warmup_steps=args.kl_warmup)
     downsample = args.critic_downsample or (2 if height >= 64 else 1)
     tc = CVAETrainConfig(critic_weight=args.critic_weight, critic_start=args.critic_start,
-                         change_weight=args.change_weight, swap_attributes=args.swap.split(",") if args.swap else None,
+                         change_weight=args.change_weight,
+                         swap_attributes=args.swap.split(",") if args.swap else None,
                          critic_downsample=downsample)
     trainer = CVAETrainer(config, pool_to(x, height, width), idx, vocab, seed=args.seed, train_config=tc)
     t = time.monotonic()
@@ -304,7 +306,7 @@ def main() -> None:
     recall = {c: float(np.mean(seen[col == k] == k)) for k, c in enumerate(colours, start=1)}
     print(f"evaluator accuracy on test thumbnails: {acc}", flush=True)
     cvae_path, figures, steps = train_cvae(x[train], idx[train], vocab, args, out)
-    editor = AttributeEditor.from_checkpoint(cvae_path)
+    editor = AttributeEditor.from_checkpoint(cvae_path, strength=args.strength)
     refs = colour_references(x[train], colours, np.array(labels[COLOUR])[train].tolist())
 
     rng = np.random.default_rng(args.seed)

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from PIL import Image
 
-from .backdrop import BackdropConfig, border_mask, find_backdrop, luma, mask_box, working_copy
+from .backdrop import LUMA, BackdropConfig, border_mask, find_backdrop, luma, mask_box, working_copy
 from .enhance import to_srgb
 
 PARTS = ("resolution", "sharpness", "exposure", "background", "coverage", "centring")
@@ -26,7 +26,7 @@ class QualityConfig:
         "resolution": 1.0, "sharpness": 1.5, "exposure": 1.0,  # blur is the defect shoppers notice most
         "background": 1.0, "coverage": 0.75, "centring": 0.75,
     })
-    reason_below: float = 60.0  # a part scoring under this names its defect in `reasons`
+    blurry_below: float = 60.0  # sharpness score under this gives the reason "blurry"
     min_resolution: float = 0.75  # under 75 % of the target size the upscaling shows: "too small"
     sharpness_ref: float = 150.0  # Laplacian variance scoring 63: catalogue photos measure 400-3600 (5-95 %),
     # the same blurred by a 1.5 px Gaussian 13-64
@@ -106,7 +106,7 @@ def background_part(arr: np.ndarray, cfg: QualityConfig) -> Part:
     std = float(ring.std(axis=0).mean())
     # robust spread: a product or model touching the edge covers part of the border without making it busy
     spread = float(1.4826 * np.median(np.abs(ring - colour), axis=0).mean())
-    distance = 255.0 - float(colour @ np.array([0.299, 0.587, 0.114]))
+    distance = 255.0 - float(colour @ LUMA)
     chroma = float(np.ptp(colour))
     score = 1.0 - 0.6 * _clip01(distance / 60.0) - 0.3 * _clip01(spread / 30.0) - 0.3 * _clip01(chroma / 40.0)
     return _part(score, distance_from_white=distance, border_std=std, border_spread=spread, chroma=chroma)
@@ -132,7 +132,7 @@ def _reasons(parts: dict[str, Part], cfg: QualityConfig) -> list[str]:
     res, bg, ex = parts["resolution"].measured, parts["background"].measured, parts["exposure"].measured
     if res["ratio"] < cfg.min_resolution:
         out.append("too small")
-    if parts["sharpness"].score < cfg.reason_below:
+    if parts["sharpness"].score < cfg.blurry_below:
         out.append("blurry")
     if ex["p99_luma"] < cfg.dark_p99 or ex["mean_luma"] < cfg.dark_mean:
         out.append("dark")

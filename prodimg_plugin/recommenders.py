@@ -16,6 +16,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable
 
 import numpy as np
 
@@ -46,21 +47,33 @@ class Candidate:
         return self.generated_id is None
 
 
-@dataclass
 class ShopperContext:
-    """Who a choice is made for (a user, or for anonymous shoppers a session; never the IP) and what they did."""
+    """Who a choice is made for (a user, or for anonymous shoppers a session; never the IP) and what they did.
 
-    user_id: int | None = None
-    session_key: str = ""
-    history: list[tuple[str, bool]] = field(default_factory=list)  # (candidate key, clicked), oldest first
-    at: datetime | None = None  # when this summary was taken
-    click_version: int = 0  # changes whenever the shopper clicks: cached choices are made again
-    opted_out: bool = False
-    memo: dict = field(default_factory=dict, repr=False)  # per-shopper computations a recommender may keep
+    `history` is (candidate key, clicked) per recent decision, oldest first; the storefront reads it from the
+    database only when a recommender first asks (a page of cached choices needs none)."""
+
+    def __init__(self, user_id: int | None = None, session_key: str = "",
+                 history: list[tuple[str, bool]] | None = None, at: datetime | None = None, click_version: int = 0,
+                 opted_out: bool = False, loader: Callable[[], list[tuple[str, bool]]] | None = None):
+        self.user_id, self.session_key, self.at = user_id, session_key, at
+        self.click_version = click_version  # changes whenever the shopper clicks: cached choices are made again
+        self.opted_out = opted_out
+        self.memo: dict = {}  # per-shopper computations a recommender may keep (e.g. a context vector)
+        self._history, self._loader = history, loader
 
     @property
     def key(self) -> str:
         return f"u{self.user_id}" if self.user_id else f"s{self.session_key}"
+
+    @property
+    def history(self) -> list[tuple[str, bool]]:
+        if self._history is None:
+            self._history = self._loader() if self._loader else []
+        return self._history
+
+    def __repr__(self) -> str:
+        return f"ShopperContext({self.key[:9]}..., at={self.at})"
 
 
 @dataclass

@@ -10,6 +10,9 @@ class StaffWithPerm(BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         perm = getattr(view, "required_perm", None)
-        if callable(perm):
-            perm = perm(request)
-        return bool(user and user.is_authenticated and user.is_active and user.is_staff and (perm is None or user.has_perm(perm)))
+        if not (user and user.is_authenticated and user.is_active and user.is_staff):
+            return False
+        if perm is None:
+            return True
+        perms = (perm,) if isinstance(perm, str) else perm  # a tuple means: any one of these
+        return any(user.has_perm(p) for p in perms)

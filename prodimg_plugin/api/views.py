@@ -38,6 +38,7 @@ class JobDetailView(generics.RetrieveAPIView):
     """GET: a job's status, progress, error and results."""
 
     permission_classes = [StaffWithPerm]
+    required_perm = ("prodimg_plugin.generate_variants", "prodimg_plugin.edit_attributes", "prodimg_plugin.enhance_images")
     serializer_class = ImageJobSerializer
 
     def get_queryset(self):

@@ -24,6 +24,9 @@ from . import personalize
 from .state import StateStore
 
 
+NOTHING_LOGGED = "No logged decisions with propensities to evaluate: let shoppers browse the personalised storefront"
+
+
 class EvaluationError(Exception):
     """Nothing to evaluate, or bad options; the message says what to do."""
 
@@ -52,6 +55,8 @@ def recommender_arguments(parser) -> None:
 def evaluate_recommender(options: dict) -> dict:
     """IPS, SNIPS, DM and DR estimates of the Thompson policy, always-the-original and uniform from the log."""
     feedback = personalize.feedback_for(logged_decisions(options.get("days"), options.get("limit") or 50_000))
+    if not feedback:
+        raise EvaluationError(NOTHING_LOGGED)
     fraction = float(options.get("train_fraction", 0.5))
     if not 0 <= fraction < 1:
         raise EvaluationError("--train-fraction must be at least 0 and below 1")
@@ -62,8 +67,7 @@ def evaluate_recommender(options: dict) -> dict:
         raise EvaluationError("None of the logged images could be read to train on.")
     logged = [row for row in (_logged(recommender, f) for f in feedback[split:]) if row]
     if not logged:
-        raise EvaluationError("No logged decisions with propensities to evaluate: let shoppers browse the "
-                              "personalised storefront first (or lower --train-fraction).")
+        raise EvaluationError(NOTHING_LOGGED + " (or lower --train-fraction)")
     policies = {"original": offpolicy.always_default, "uniform": offpolicy.uniform,
                 "thompson": recommender.model.as_policy(options.get("seed", 0))}
     report = offpolicy.compare(logged, policies, n_boot=options.get("boot", 500), alpha=options.get("alpha", 0.05),
@@ -80,7 +84,7 @@ def logged_decisions(days: float | None, limit: int) -> list[ImageEvent]:
     qs = ImageEvent.objects.filter(type=ImageEvent.Type.IMPRESSION, propensity__gt=0).exclude(decision_id="")
     if days:
         qs = qs.filter(created_at__gte=timezone.now() - timedelta(days=days))
-    firsts = qs.values("decision_id").annotate(first=Min("id")).values_list("first", flat=True)
+    firsts = qs.order_by().values("decision_id").annotate(first=Min("id")).values_list("first", flat=True)
     return list(reversed(ImageEvent.objects.filter(id__in=list(firsts)).order_by("-id")[:limit]))
 
 

@@ -273,7 +273,7 @@ def feedback_for(impressions: list[ImageEvent]) -> list[Feedback]:
 def _first_impressions(impressions: list[ImageEvent]) -> list[ImageEvent]:
     """Drop repeat impressions of a decision (a cached choice shown again): a decision is learnt once."""
     ids = {e.decision_id for e in impressions if e.decision_id}
-    first = dict(ImageEvent.objects.filter(type=ImageEvent.Type.IMPRESSION, decision_id__in=ids)
+    first = dict(ImageEvent.objects.filter(type=ImageEvent.Type.IMPRESSION, decision_id__in=ids).order_by()
                  .values("decision_id").annotate(first=Min("id")).values_list("decision_id", "first"))
     return [e for e in impressions if not e.decision_id or first.get(e.decision_id) == e.id]
 

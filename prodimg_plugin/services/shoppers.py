@@ -77,13 +77,16 @@ def context_for_request(request) -> ShopperContext | None:
 
 
 def context_for(user_id: int | None, session_key: str = "", at: datetime | None = None) -> ShopperContext:
-    """A shopper's context now (or as of `at`), from their recent events."""
+    """A shopper's context now (or as of `at`); their recent events are read when first needed."""
     at = at or timezone.now()
-    qs = events_of(user_id, session_key).filter(created_at__lt=at,
-                                                created_at__gte=at - timedelta(days=prodimg_settings.HISTORY_DAYS))
-    rows = list(qs.order_by("-created_at", "-id").values(*FIELDS)[: prodimg_settings.HISTORY_EVENTS])
-    rows.reverse()
-    shopper = ShopperContext(user_id=user_id, session_key=session_key, history=summarise(rows), at=at)
+
+    def load() -> list[tuple[str, bool]]:
+        qs = events_of(user_id, session_key).filter(created_at__lt=at,
+                                                    created_at__gte=at - timedelta(days=prodimg_settings.HISTORY_DAYS))
+        rows = list(qs.order_by("-created_at", "-id").values(*FIELDS)[: prodimg_settings.HISTORY_EVENTS])
+        return summarise(rows[::-1])
+
+    shopper = ShopperContext(user_id=user_id, session_key=session_key, at=at, loader=load)
     shopper.click_version = cache.get(click_version_key(shopper), 0)
     return shopper
 

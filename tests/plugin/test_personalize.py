@@ -8,7 +8,7 @@ from io import StringIO
 
 import numpy as np
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -248,3 +248,16 @@ def test_anonymous_events_are_purged_after_the_retention_period(client):
     assert events.purge_anonymous(now=timezone.now() + timedelta(days=89)) == 0
     assert events.purge_anonymous(now=timezone.now() + timedelta(days=91)) == 1
     assert list(ImageEvent.objects.values_list("user__username", flat=True)) == ["kept"]
+
+
+def test_prodimg_eval_recommender_without_logged_events_says_what_to_do():
+    with pytest.raises(CommandError, match="No logged decisions"):
+        call_command("prodimg_eval", "recommender", stdout=StringIO())
+
+
+def test_a_decision_shown_twice_is_learnt_from_once(client, settings):
+    use(settings, RECOMMENDER="tests.plugin.test_personalize.LastImageRecommender")
+    product_with_variants("Red Tee", "red", ["green"])
+    client.get("/"), client.get("/")
+    impressions = list(ImageEvent.objects.order_by("id"))
+    assert len(impressions) == 2 and len(personalize.feedback_for(impressions)) == 1
