@@ -158,8 +158,10 @@ def train(args, cat: Catalogue, attr_idx, vocab) -> GANTrainer:
 
 
 def measure_samples(vg: VariantGenerator, cat: Catalogue, out: Path) -> dict:
+    base = {a: Counter(v).most_common(1)[0][0] for a, v in cat.labels.items()}  # e.g. pattern: solid
+    cond = lambda r, c: {**base, cat.category: r, cat.colour: c}  # noqa: E731
     cells = [(r, c) for r in cat.rows for c in cat.cols]
-    fixed = [vg.sample({cat.category: r, cat.colour: c}, 1, seed=7 + i // len(cat.cols))[0]
+    fixed = [vg.sample(cond(r, c), 1, seed=7 + i // len(cat.cols))[0]
              for i, (r, c) in enumerate(cells)]  # one z per row: columns differ only in colour
     grid(fixed, len(cat.cols), (48, 64)).save(out / "grid_fake.png")
     lab = list(zip(cat.labels[cat.category], cat.labels[cat.colour]))
@@ -168,7 +170,7 @@ def measure_samples(vg: VariantGenerator, cat: Catalogue, out: Path) -> dict:
     div_fake, div_real = [], []
     for r in cat.rows:
         c = Counter(c for rr, c in lab if rr == r).most_common(1)[0][0]
-        samples = np.stack([np.asarray(s) for s in vg.sample({cat.category: r, cat.colour: c}, 16, seed=1)])
+        samples = np.stack([np.asarray(s) for s in vg.sample(cond(r, c), 16, seed=1)])
         div_fake.append(float((samples / 255).std(axis=0).mean()))
         div_real.append(float((cat.train_x[[j for j, k in enumerate(lab) if k == (r, c)][:16]] / 255).std(axis=0).mean()))
     picks = np.random.default_rng(0).choice(len(lab), 200)

@@ -177,3 +177,15 @@ def test_decoded_colour_follows_the_condition(trained_checkpoint):
         mu, _ = model.encode(x, torch.tensor([[2, 1]]))
         red, blue = model.decode(mu.repeat(2, 1), torch.tensor([[2, 2], [2, 1]]))
     assert red[0].mean() - red[2].mean() > blue[0].mean() - blue[2].mean() + 0.2
+
+
+def test_strength_makes_edits_bolder_but_never_touches_a_null_edit(trained_checkpoint):
+    image, attrs = make_product("shirt", "red", size=(90, 120)), {"category": "shirt", "colour": "red"}
+    original = np.asarray(image, dtype=float)
+    change = {}
+    for strength in (0.5, 1.0):
+        editor = AttributeEditor.from_checkpoint(trained_checkpoint[0], strength=strength)
+        change[strength] = np.abs(np.asarray(editor.edit(image, attrs, {"colour": "blue"}), dtype=float) - original)
+        null = np.asarray(editor.edit(image, attrs, {"colour": "red"}), dtype=float)
+        assert np.abs(null - original).max() <= 1
+    assert change[1.0].mean() > 1.5 * change[0.5].mean()
