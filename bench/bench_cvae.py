@@ -55,6 +55,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--widths", default="16,32,64")
     p.add_argument("--critic-weight", type=float, default=30.0)
     p.add_argument("--change-weight", type=float, default=0.02)
+    p.add_argument("--background-weight", type=float, default=0.0)
     p.add_argument("--swap", default=None, help="attributes the critic sees swapped, comma-separated (default all)")
     p.add_argument("--strength", type=float, default=1.0, help="AttributeEditor.strength (edit boldness)")
     p.add_argument("--max-images", type=int, default=200, help="test originals edited (x colours-1 targets)")
@@ -175,7 +176,7 @@ def train_cvae(x, idx, vocab, args, out: Path):
                         kl_warmup_steps=args.kl_warmup)
     downsample = args.critic_downsample or (2 if height >= 64 else 1)
     tc = CVAETrainConfig(critic_weight=args.critic_weight, critic_start=args.critic_start,
-                         change_weight=args.change_weight,
+                         change_weight=args.change_weight, background_weight=args.background_weight,
                          swap_attributes=args.swap.split(",") if args.swap else None,
                          critic_downsample=downsample)
     trainer = CVAETrainer(config, pool_to(x, height, width), idx, vocab, seed=args.seed, train_config=tc)
@@ -210,11 +211,15 @@ def edit_test_set(editor, refs, rows, args, data: Path):
         null = editor.edit(image, attrs, {COLOUR: colour})
         base_null = hsv_recolour(image, refs[colour])
         arr = np.asarray(image)
+        backdrop = ~product_mask(arr / 255.0, tol=0.04)  # plain backdrop: any change there is a halo
         for method, edits, nul in (("cvae", cvae_edits, null), ("hsv", base_edits, base_null)):
             for target, edited in zip(targets, edits):
-                lum, cs = ssim_maps(arr, np.asarray(edited))
+                e = np.asarray(edited)
+                lum, cs = ssim_maps(arr, e)
+                halo = np.abs(e.astype(int) - arr)[backdrop].max(axis=1) if backdrop.any() else np.zeros(1)
                 records.append({"method": method, "image": n, "source": colour, "target": target,
                                 "category": category, "ssim": float((lum * cs).mean()), "ssim_cs": float(cs.mean()),
+                                "backdrop_change": float(halo.mean()), "backdrop_tinted": float((halo > 8).mean()),
                                 "thumb": fit(edited, 64, 48)})
             records.append({"method": method, "image": n, "source": colour, "target": None, "category": category,
                             "null_psnr": psnr(arr, np.asarray(nul)), "null_ssim": ssim(arr, np.asarray(nul)),
@@ -254,6 +259,8 @@ def summarise(records, colours) -> dict:
             "ssim_lum": float(np.mean([r["ssim"] for r in edits])),
             "ssim_lum_p10": float(np.percentile([r["ssim"] for r in edits], 10)),
             "ssim_structure": float(np.mean([r["ssim_cs"] for r in edits])),
+            "backdrop_change": float(np.mean([r["backdrop_change"] for r in edits])),
+            "backdrop_tinted": float(np.mean([r["backdrop_tinted"] for r in edits])),
             "category_kept": float(np.mean([r["seen_category"] == r["category"] for r in edits])),
             "category_as_original": float(np.mean([r["seen_category"] == seen_on_original[r["image"]] for r in edits])),
             "null_psnr_median": float(np.median([r["null_psnr"] for r in nulls])),

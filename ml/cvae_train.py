@@ -33,6 +33,8 @@ class CVAETrainConfig:
     flip: bool = True  # mirrored products are products too
     critic_weight: float = 30.0  # per attribute CE, against a recon summed over ~9k values
     change_weight: float = 0.02  # L1 on (swapped decode - decode): only what the new value needs may change
+    background_weight: float = 0.0  # extra L1 on changes where x is plain backdrop (near its border colour)
+    background_tol: float = 0.04  # "plain backdrop": every channel within this of the border's median (0-1 scale)
     critic_start: int = 200  # steps before the critic's verdict counts (it must first learn colours)
     critic_widths: list[int] = field(default_factory=lambda: [16, 32, 64])
     critic_downsample: int = 2  # the critic judges colour and category at 32x24: 4x cheaper, enough for both
@@ -113,8 +115,10 @@ class CVAETrainer:
             self.critic.eval().requires_grad_(False)  # real-image batch statistics; a judge, not a player
             edit_loss = classification_loss(self.judge(x_new), c_new)
             self.critic.requires_grad_(True)
-            change = (x_new - out["x_hat"].detach()).abs().flatten(1).sum(1).mean()  # halos, tinted backgrounds
-            loss = loss + self.tc.critic_weight * edit_loss + self.tc.change_weight * change
+            change = (x_new - out["x_hat"].detach()).abs()  # (b, c, h, w)
+            halo = (change * backdrop_mask(x, self.tc.background_tol)).flatten(1).sum(1).mean()
+            loss = loss + self.tc.critic_weight * edit_loss + self.tc.change_weight * change.flatten(1).sum(1).mean()
+            loss = loss + self.tc.background_weight * halo
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.tc.grad_clip)
@@ -177,6 +181,13 @@ class CVAETrainer:
         self.generator.set_state(tensors["rng.generator"])
         torch.set_rng_state(tensors["rng.torch"])
         self.step_count = int(meta["step"])
+
+
+def backdrop_mask(x: torch.Tensor, tol: float) -> torch.Tensor:
+    """(b, 1, h, w) 1.0 where x (in [-1, 1]) is within tol (0-1 scale) of its border's median colour."""
+    border = torch.cat([x[:, :, 0], x[:, :, -1], x[:, :, :, 0], x[:, :, :, -1]], dim=2)  # (b, c, 2w + 2h)
+    backdrop = border.median(dim=2).values[:, :, None, None]  # (b, c, 1, 1)
+    return ((x - backdrop).abs() < 2 * tol).all(dim=1, keepdim=True).float()
 
 
 def _flatten_optimizer(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:

@@ -40,6 +40,7 @@ class TrainConfig:
     batch_size: int = 32
     ema_decay: float = 0.999  # reached after warm-up: decay_t = min(ema_decay, (1 + t) / (10 + t))
     augment: str = DEFAULT_POLICY  # no "color": it would blur colour labels (see ml.augment)
+    adv_weight: float = 1.0  # G's hinge loss weight
     recon_weight: float = 1.0  # L1 of G(E(x), c) vs real x, trained into G and E: learns shapes in minutes
     latent_weight: float = 1.0  # ||E(G(z, c)) - z||^2, trained into E: E inverts the generator
     kl_weight: float = 0.05  # KL(q(z|x) || N(0, I)) per latent dim: E's codes fill the prior (VAE-GAN)
@@ -148,7 +149,7 @@ class GANTrainer:
         fake = self.G(z, attrs)
         loss_adv = g_hinge_loss(self.D(self._aug(fake), attrs))
         self.D.requires_grad_(True)
-        loss, out = loss_adv, {"g": loss_adv.item()}
+        loss, out = self.train_config.adv_weight * loss_adv, {"g": loss_adv.item()}
         self.opt_e.zero_grad(set_to_none=True)
         if self.train_config.recon_weight > 0:
             # autoencoding path: G learns to draw the catalogue from E's codes long before the adversarial

@@ -206,7 +206,14 @@ def summarise(records: list[dict], targets: list[str], colour: str, category: st
         "null_psnr_median": _round(np.median([r["psnr"] for r in nulls])) if nulls else None,
         "null_psnr_min": _round(min(r["psnr"] for r in nulls)) if nulls else None,
         "null_ssim": _round(np.mean([r["ssim_lum"] for r in nulls])) if nulls else None,
+        "evaluator_on_originals": _on_originals(nulls, colour, category, known),
     }
+
+
+def _on_originals(nulls: list[dict], colour: str, category: str | None, known: set[str]) -> dict:
+    """How often the evaluator names the unedited originals' colour and category: the ceiling of the figures."""
+    figures = _figures(nulls, colour, category, known)  # a null edit is the original (PSNR capped at 100 dB)
+    return {"colour": figures["success"], "category": figures["category_kept"]}
 
 
 def _figures(rows: list[dict], colour: str, category: str | None, known: set[str]) -> dict:
@@ -283,6 +290,8 @@ def format_cvae(report: dict) -> str:
                      f"{_pct(row['category_kept']):>10}")
     lines += ["", f"Null edit: PSNR median {_num(report['null_psnr_median'], 1)} dB, min "
                   f"{_num(report['null_psnr_min'], 1)} dB; SSIM(Y) {_num(report['null_ssim'])}.",
+              f"The evaluator names {_pct(report['evaluator_on_originals']['colour'])} of the unedited originals' "
+              f"colours and {_pct(report['evaluator_on_originals']['category'])} of their categories.",
               f"Grid: {report['grid']}   Stored on model version {report['version']}."]
     return "\n".join(lines)
 

@@ -134,8 +134,11 @@ def seed_catalogue(
 
 def flush_catalogue() -> int:
     """Delete every product, its photos and their files; returns how many products were deleted."""
-    for image in ProductImage.objects.all():
-        image.image.delete(save=False)
+    names = list(ProductImage.objects.values_list("image", flat=True))
     count = Product.objects.count()
-    Product.objects.all().delete()
+    Product.objects.all().delete()  # rows first: deleting may load photos, which must still exist
+    storage = ProductImage._meta.get_field("image").storage
+    for name in names:
+        if name:
+            storage.delete(name)
     return count

@@ -5,7 +5,7 @@ from PIL import Image, ImageDraw
 
 from ml.checkpoint import CheckpointError
 from ml.cvae import CVAE, CVAEConfig
-from ml.cvae_train import CVAETrainConfig, CVAETrainer, load_cvae
+from ml.cvae_train import CVAETrainConfig, CVAETrainer, backdrop_mask, load_cvae
 from ml.edits import AttributeEditor
 from ml.images import to_tensor
 from ml.metrics import psnr
@@ -103,6 +103,16 @@ def test_critic_loss_joins_after_critic_start():
     trainer = tiny_trainer(critic_start=3)
     figures = [trainer.step() for _ in range(5)]
     assert [f["edit"] > 0 for f in figures] == [False, False, False, True, True]
+
+
+def test_backdrop_mask_finds_the_plain_background_not_the_product():
+    x = torch.ones(2, 3, 8, 6)  # white backdrop
+    x[1] = 0.5  # a light grey one
+    x[:, :, 2:6, 2:4] = -0.5  # the product
+    x[0, 0, 3, 3] = 0.95  # nearly white: still product at a tight tolerance
+    mask = backdrop_mask(x, tol=0.02)
+    assert mask.shape == (2, 1, 8, 6)
+    assert mask[:, :, 2:6, 2:4].sum() == 0 and mask[:, :, :2].min() == 1 and mask[1].sum() == 48 - 8
 
 
 def test_same_seed_same_training():
