@@ -33,7 +33,7 @@ class CVAETrainConfig:
     flip: bool = True  # mirrored products are products too
     critic_weight: float = 30.0  # per attribute CE, against a recon summed over ~9k values
     change_weight: float = 0.02  # L1 on (swapped decode - decode): only what the new value needs may change
-    background_weight: float = 0.0  # extra L1 on changes where x is plain backdrop (near its border colour)
+    background_weight: float = 1.0  # extra L1 on changes where x is plain backdrop: halved halos in the bench
     background_tol: float = 0.04  # "plain backdrop": every channel within this of the border's median (0-1 scale)
     critic_start: int = 200  # steps before the critic's verdict counts (it must first learn colours)
     critic_widths: list[int] = field(default_factory=lambda: [16, 32, 64])

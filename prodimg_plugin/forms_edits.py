@@ -18,10 +18,11 @@ class EditAttributesForm(forms.Form):
         super().__init__(*args, **kwargs)
         for attribute, values in (editable or {}).items():
             allowed = ", ".join(values).replace("%", "%%")
+            invalid = f"%(value)s is not a {attribute} the model knows; allowed: {allowed}."
             self.fields[attribute] = forms.ChoiceField(
                 label=label(attribute), initial=KEEP, required=False,
                 choices=[(KEEP, "keep as it is")] + [(v, label(v)) for v in values],
-                error_messages={"invalid_choice": f"%(value)s is not a {attribute} the model knows; allowed: {allowed}."},
+                error_messages={"invalid_choice": invalid},
             )
 
     def clean(self) -> dict:

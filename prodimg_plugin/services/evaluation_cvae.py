@@ -250,8 +250,10 @@ def draw_grid(rows: list[list[Image.Image]], targets: list[str], path: Path, cel
 def cvae_arguments(parser) -> None:
     """The command-line options of `prodimg_eval cvae` (CvaeEvalOptions' fields)."""
     d = CvaeEvalOptions()
-    parser.add_argument("--out", type=Path, default=d.out_dir, help=f"grid PNG and evaluator go here (default {d.out_dir})")
-    parser.add_argument("--from-folder", type=Path, help="a folder of images named in --labels (default: the catalogue)")
+    parser.add_argument("--out", type=Path, default=d.out_dir,
+                        help=f"grid PNG and evaluator go here (default {d.out_dir})")
+    parser.add_argument("--from-folder", type=Path,
+                        help="a folder of images named in --labels (default: the catalogue)")
     parser.add_argument("--labels", type=Path, help="CSV with the image column, the attributes and a split column")
     parser.add_argument("--attributes", default=",".join(d.attributes), help="CSV columns the model was trained on")
     parser.add_argument("--image-column", default=d.image_column)

@@ -52,7 +52,7 @@ def trained_checkpoint(tmp_path_factory):
     """A tiny CVAE trained long enough on red/blue shirts/shoes to edit colour."""
     torch.manual_seed(0)
     trainer = tiny_trainer(n=64, lr=5e-3, critic_start=50, critic_weight=5.0, ema_decay=0.95)
-    trainer.train(steps=300)
+    trainer.train(steps=150)
     path = tmp_path_factory.mktemp("cvae") / "cvae.safetensors"
     return path, trainer.export(path)
 

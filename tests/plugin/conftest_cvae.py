@@ -1,6 +1,6 @@
 """Fixtures for the attribute-edit tests: a tiny trained CVAE, its ModelVersion, a staff user who may edit.
 
-Imported by tests/plugin/test_edits.py (`from tests.plugin.conftest_cvae import *`).
+Imported by name from tests/plugin/test_edits.py (pytest finds fixtures imported into a test module).
 """
 from pathlib import Path
 

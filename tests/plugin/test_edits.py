@@ -13,7 +13,9 @@ from prodimg_plugin.models import GeneratedImage, ImageJob, ModelVersion
 from prodimg_plugin.services import jobs
 from prodimg_plugin.services.edits import InvalidEditTarget, edit_params
 from tests.factories import make_image, make_product_image
-from tests.plugin.conftest_cvae import *  # noqa: F401,F403  (cvae_version, staff_who_edits, ...)
+from tests.plugin.conftest_cvae import (  # noqa: F401  (fixtures)
+    COLOURS, cvae_version, cvae_weights, no_bundled_weights, staff_who_edits,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -158,7 +160,8 @@ def test_post_edits_answers_202_and_the_job_detail_shows_the_result(
     detail = api.get(f"/api/prodimg/jobs/{job['id']}/").json()
     assert detail["status"] == "succeeded" and detail["progress"] == 1.0
     [result] = detail["results"]
-    assert result["kind"] == "edit" and result["status"] == "pending" and result["image"].startswith("http://testserver/")
+    assert result["kind"] == "edit" and result["status"] == "pending"
+    assert result["image"].startswith("http://testserver/")
 
 
 @pytest.mark.parametrize("target, named", [
@@ -166,7 +169,9 @@ def test_post_edits_answers_202_and_the_job_detail_shows_the_result(
     ({"sleeve": "long"}, "colour"),
     ({}, "target"),
 ])
-def test_unknown_attributes_or_values_answer_400_naming_the_allowed_ones(api, product_image, cvae_version, target, named):
+def test_unknown_attributes_or_values_answer_400_naming_the_allowed_ones(
+    api, product_image, cvae_version, target, named
+):
     response = api.post("/api/prodimg/edits/", {"image": product_image.pk, "target": target}, format="json")
     assert response.status_code == 400 and named in str(response.json())
     assert not ImageJob.objects.exists()
@@ -202,7 +207,8 @@ def test_prodimg_train_cvae_registers_an_editor_resumes_and_exports(three_images
                  stdout=out, stderr=io.StringIO())
     version = ModelVersion.objects.get(kind="cvae", active=True)
     assert version.metrics["steps"] == 3 and version.config["seed"] == 3
-    assert (ckpt / "losses.png").exists() and registry.sha256_bytes((bundle / "cvae.safetensors").read_bytes()) == version.sha256
+    assert (ckpt / "losses.png").exists()
+    assert registry.sha256_bytes((bundle / "cvae.safetensors").read_bytes()) == version.sha256
     registry.clear_cache()
     editable = registry.get_model("cvae")[1].editable()
     assert editable["colour"] == ["green", "red"] and editable["category"] == ["dress", "tee"]
@@ -214,15 +220,16 @@ def test_prodimg_eval_cvae_reports_edits_and_null_edits_and_stores_them_on_the_v
     import json
 
     from prodimg_plugin.services.evaluation_cvae import format_cvae
-    from tests.plugin.conftest_cvae import COLOURS
 
-    images = [make_product_image(f"Tee {n}", colour=c, rgb=COLOURS[c]) for n, c in enumerate(["red", "navy-blue", "green"] * 4)]
+    colours = ["red", "navy-blue", "green"] * 4
+    images = [make_product_image(f"Tee {n}", colour=c, rgb=COLOURS[c]) for n, c in enumerate(colours)]
     held_out = [i for i in images if i.pk % 5 == 0]  # the rest train the evaluator
     out = io.StringIO()
     call_command("prodimg_eval", "cvae", "--out", str(tmp_path), "--evaluator-minutes", "0.01", "--colours", "3",
                  "--json", stdout=out)
     report = json.loads(out.getvalue())
-    assert sorted(report["targets"]) == ["green", "navy-blue", "red"] and set(report["per_target"]) == set(report["targets"])
+    assert sorted(report["targets"]) == ["green", "navy-blue", "red"]
+    assert set(report["per_target"]) == set(report["targets"])
     assert report["images"] == len(held_out) and report["n"] == 2 * len(held_out)  # each to the two other colours
     assert 0 <= report["success"] <= 1 and 0 < report["ssim_lum"] <= 1 and report["category_kept"] is not None
     assert report["null_psnr_min"] >= 40 and report["null_ssim"] > 0.99

@@ -38,6 +38,7 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, help="at most this many images")
         parser.add_argument("--no-activate", action="store_true", help="register the version without activating it")
         parser.add_argument("--export-to", type=Path, help="also write <kind>.safetensors + <kind>.json here")
+        parser.add_argument("--threads", type=int, help="torch threads (1 is fastest on a busy machine)")
         parser.add_argument("--queue", action="store_true",
                             help="run on the long-work cluster (PRODIMG['LONG_CLUSTER']) instead of here")
 
@@ -47,6 +48,10 @@ class Command(BaseCommand):
         height, width = _size(o["size"])
         if o["queue"]:
             return self._queue()
+        if o["threads"]:
+            import torch
+
+            torch.set_num_threads(o["threads"])
         opts = training.TrainOptions(
             kind=o["kind"], seed=o["seed"], minutes=o["minutes"], epochs=o["epochs"], steps=o["steps"],
             batch_size=o["batch_size"], height=height, width=width, channels=1 if o["grayscale"] else 3,
