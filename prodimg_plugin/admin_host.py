@@ -18,6 +18,7 @@ from .forms import VariantOptionsForm
 from .host import get_image_model, get_product_model, images_of_products
 from .models import GeneratedImage, ImageJob
 from .services import jobs
+from .services.limits import RateLimited
 from .services.variants import variant_params
 
 ACTION_PERMS = {"generate_variants": "prodimg_plugin.generate_variants"}
@@ -30,8 +31,12 @@ def _queue(modeladmin, request, images, kind: str, params: dict, perm: str) -> l
     if not images:
         modeladmin.message_user(request, "No product images selected.", messages.WARNING)
         return []
-    with transaction.atomic():
-        created = jobs.create_jobs(kind, images, params, request.user)
+    try:
+        with transaction.atomic():
+            created = jobs.create_jobs(kind, images, params, request.user)
+    except RateLimited as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+        return []
     modeladmin.message_user(
         request,
         f"Queued {len(created)} {ImageJob.Kind(kind).label.lower()} job(s) (#{', #'.join(str(j.pk) for j in created)}). "

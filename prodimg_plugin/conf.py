@@ -48,6 +48,9 @@ DEFAULTS = {
     "JOB_LEASE_SECONDS": 120,  # a running job whose heartbeat is older than this is picked up again
     "JOB_RETRY_BACKOFF_SECONDS": 10,  # doubled after each failed attempt
     "JOB_QUEUE_STALE_SECONDS": 600,  # a queued job untouched for this long is enqueued again
+    # abuse: images a (non-superuser) user may queue per window, 0 for no limit
+    "RATE_LIMIT_IMAGES": 200,
+    "RATE_LIMIT_WINDOW_SECONDS": 3600,
     # input safety
     "MAX_IMAGE_PIXELS": 40_000_000,
     "MAX_UPLOAD_BYTES": 20 * 1024 * 1024,

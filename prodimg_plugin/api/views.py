@@ -11,8 +11,14 @@ from ..host import get_image_model
 from ..models import GeneratedImage, ImageJob
 from ..services import jobs, review
 from ..services.variants import variant_params
+from ..services.limits import RateLimited
 from .permissions import StaffWithPerm
 from .serializers import GeneratedImageSerializer, ImageJobSerializer, VariantRequestSerializer
+
+
+def rate_limited(exc: RateLimited) -> Response:
+    return Response({"detail": str(exc)}, status=status.HTTP_429_TOO_MANY_REQUESTS,
+                    headers={"Retry-After": str(exc.retry_after)})
 
 
 class VariantsView(APIView):
@@ -28,8 +34,11 @@ class VariantsView(APIView):
         v = data.validated_data
         params = variant_params(v.get("count"), v["mode"], v.get("colours"), v["strength"])
         images = get_image_model()._default_manager.filter(pk__in=v["images"]).order_by("pk")
-        with transaction.atomic():
-            created = jobs.create_jobs(ImageJob.Kind.VARIANTS, images, params, request.user)
+        try:
+            with transaction.atomic():
+                created = jobs.create_jobs(ImageJob.Kind.VARIANTS, images, params, request.user)
+        except RateLimited as exc:
+            return rate_limited(exc)
         return Response({"jobs": ImageJobSerializer(created, many=True, context={"request": request}).data},
                         status=status.HTTP_202_ACCEPTED)
 

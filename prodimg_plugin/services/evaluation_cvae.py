@@ -36,7 +36,7 @@ PSNR_CAP = 100.0  # dB stored for an exact null edit (JSON has no infinity)
 
 @dataclass
 class CvaeEvalOptions:
-    out_dir: Path = Path("eval/cvae")
+    out_dir: Path = Path("artifacts/eval/cvae")
     from_folder: Path | None = None  # benchmark catalogue: images named in --labels, split column train / test
     labels: Path | None = None
     attributes: list[str] = field(default_factory=lambda: ["articleType", "baseColour"])

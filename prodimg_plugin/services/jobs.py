@@ -67,8 +67,15 @@ class Result:
 # ---- creating and enqueueing -------------------------------------------------------------------------------
 
 def create_jobs(kind: str, images: Iterable, params: dict | None = None, user=None) -> list[ImageJob]:
-    """One queued job per host image, enqueued once the surrounding transaction commits."""
+    """One queued job per host image, enqueued once the surrounding transaction commits.
+
+    Raises limits.RateLimited when `user` has queued too many images in the current window.
+    """
+    from .limits import charge
+
     params = dict(params or {})
+    images = list(images)
+    charge(user, len(images))
     jobs = []
     with transaction.atomic():
         for image in images:
