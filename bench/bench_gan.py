@@ -139,7 +139,7 @@ def train(args, cat: Catalogue, attr_idx, vocab) -> GANTrainer:
         config = GANConfig(attr_sizes=vocab.sizes(), g_width=args.g_width, d_width=args.d_width,
                            encoder_input=args.encoder_input)
         trainer = GANTrainer(config, cat.train_x, attr_idx, vocab, seed=args.seed, batch_size=args.batch_size,
-                             lr=args.lr, lr_d=2 * args.lr, recon_weight=args.recon_weight)
+                             lr=args.lr, lr_d=2 * args.lr, adv_weight=args.adv_weight, kl_weight=args.kl_weight)
     print(f"G {count_params(trainer.G):,} D {count_params(trainer.D):,} E {count_params(trainer.E):,} params; "
           f"{len(cat.train_x)} images", flush=True)
     start, first = time.monotonic(), trainer.step_count
@@ -223,7 +223,8 @@ def main(argv=None) -> None:
     p.add_argument("--encoder-input", choices=("luma", "rgb"), default="luma")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=5e-4, help="G's; D's is twice this (TTUR)")
-    p.add_argument("--recon-weight", type=float, default=1.0)
+    p.add_argument("--adv-weight", type=float, default=0.1)
+    p.add_argument("--kl-weight", type=float, default=0.01)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--log-every", type=int, default=50)

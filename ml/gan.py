@@ -23,7 +23,7 @@ class GANConfig:
     blocks: int = 4  # up/down blocks: G starts at (height, width) / 2**blocks, so 4x3 for 64x48
     z_dim: int = 64  # shape/pose variety of packshots is low; a small z keeps inversion well-posed
     g_width: int = 24  # G channels at full resolution (x8 at the start): ~1.5 M params, CPU-trainable
-    d_width: int = 24  # D channels at full resolution (x8 at the end)
+    d_width: int = 16  # D channels at full resolution (x8 at the end); D runs twice per step, keep it thin
     e_width: int = 16  # encoder only needs a good first guess; inversion refines it
     embed_dim: int = 32  # per attribute; concatenated with z into the condition vector
     attr_sizes: list[int] = field(default_factory=lambda: [2])  # vocab.sizes(): one table per attribute
