@@ -12,9 +12,11 @@ from ml.checkpoint import CheckpointError
 from ..host import get_image_model
 from ..models import ImageJob
 from ..services import edits, jobs
+from ..services.limits import RateLimited
 from ..services.registry import ModelUnavailable
 from .permissions import StaffWithPerm
 from .serializers import ImageJobSerializer
+from .views import rate_limited
 
 
 class EditRequestSerializer(serializers.Serializer):
@@ -46,7 +48,10 @@ class EditsView(APIView):
         except (ModelUnavailable, CheckpointError) as exc:  # nothing trained yet, or damaged weights
             return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         image = get_image_model()._default_manager.get(pk=data.validated_data["image"])
-        with transaction.atomic():
-            job = jobs.create_jobs(ImageJob.Kind.EDITS, [image], params, request.user)[0]
+        try:
+            with transaction.atomic():
+                job = jobs.create_jobs(ImageJob.Kind.EDITS, [image], params, request.user)[0]
+        except RateLimited as exc:
+            return rate_limited(exc)
         return Response({"job": ImageJobSerializer(job, context={"request": request}).data},
                         status=status.HTTP_202_ACCEPTED)
