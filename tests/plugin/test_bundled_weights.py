@@ -1,0 +1,24 @@
+"""The demo's shipped GAN weights load with today's code and make variants (guards their compatibility)."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.conf import settings as dj_settings
+
+from prodimg_plugin.services import jobs, registry
+from prodimg_plugin.services.variants import variant_params
+
+pytestmark = pytest.mark.django_db
+
+
+def test_bundled_gan_is_installed_and_makes_variants(product_image):
+    folder = Path(dj_settings.PRODIMG["BUNDLED_WEIGHTS_DIR"])
+    assert (folder / "gan.safetensors").stat().st_size < 20 * 1024 * 1024
+    registry.clear_cache()
+    version = registry.active_version("gan")  # registers the bundled file on first use
+    assert version.name.startswith("bundled") and "prodimg_train gan" in version.command
+    job = jobs.run_job(jobs.create_jobs("variants", [product_image], variant_params(count=2))[0].pk)
+    assert job.status == "succeeded", job.error
+    arrays = [np.asarray(g.image.open().read()[:0] or b"") for g in job.results.all()]
+    assert len(arrays) == 2
+    registry.clear_cache()
