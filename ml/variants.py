@@ -158,8 +158,9 @@ class VariantGenerator:
         tgt[:, self.vocab.attributes.index(attr)] = torch.tensor([self.vocab.index(attr, t) for t in targets])
         before = self._low(self._decode(z, src)[0])
         afters = self._decode(z.expand(len(targets), -1), tgt)
+        mask = product_mask(np.asarray(fit(image, self.config.height, self.config.width), np.float32) / 255)
         return [
-            Variant(apply_lowres_change(image, before, self._low(after)),
+            Variant(apply_lowres_change(image, before, before + (self._low(after) - before) * mask),
                     {"mode": "colourway", "attribute": attr, "colour": colour, "delivery": "guided-full-res",
                      "inversion_steps": steps}, seed)
             for colour, after in zip(targets, afters)
@@ -201,6 +202,21 @@ class VariantGenerator:
         gen = torch.Generator().manual_seed(seed)
         z = truncated_z(count, self.config.z_dim, truncation, gen).to(self.device)
         return [tensor_to_pil(x) for x in self._decode(z, self.condition(attrs))]
+
+
+def product_mask(thumb: np.ndarray, low: float = 0.04, high: float = 0.12) -> np.ndarray:
+    """Soft mask (h, w, 1) of what differs from the backdrop (the median border colour) in a float thumbnail.
+
+    Colourways multiply the model's change by it: the generator's blurry edges would otherwise tint the
+    backdrop around the product. Grown by a pixel to keep the product's rim; all ones when almost nothing
+    stands out (a white product on white), so such products are recoloured unmasked rather than not at all.
+    """
+    border = np.concatenate([thumb[0], thumb[-1], thumb[:, 0], thumb[:, -1]])  # (n, c)
+    dist = np.abs(thumb - np.median(border, axis=0)).max(axis=2)  # (h, w)
+    mask = np.clip((dist - low) / (high - low), 0.0, 1.0)
+    padded = np.pad(mask, 1, mode="edge")
+    grown = np.max([padded[dy : dy + mask.shape[0], dx : dx + mask.shape[1]] for dy in range(3) for dx in range(3)], 0)
+    return (grown if grown.mean() > 0.03 else np.ones_like(grown))[..., None]
 
 
 def _is_new(arr: np.ndarray, seen: list[np.ndarray]) -> bool:
