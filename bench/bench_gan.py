@@ -37,6 +37,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ml import checkpoint  # noqa: E402
 from ml.gan import GANConfig, count_params  # noqa: E402
 from ml.gan_train import GANTrainer, plot_losses  # noqa: E402
 from ml.images import fit  # noqa: E402
@@ -172,7 +173,8 @@ def measure_samples(vg: VariantGenerator, cat: Catalogue, out: Path) -> dict:
         c = Counter(c for rr, c in lab if rr == r).most_common(1)[0][0]
         samples = np.stack([np.asarray(s) for s in vg.sample(cond(r, c), 16, seed=1)])
         div_fake.append(float((samples / 255).std(axis=0).mean()))
-        div_real.append(float((cat.train_x[[j for j, k in enumerate(lab) if k == (r, c)][:16]] / 255).std(axis=0).mean()))
+        same = cat.train_x[[j for j, k in enumerate(lab) if k == (r, c)][:16]] / 255
+        div_real.append(float(same.std(axis=0).mean()))
     picks = np.random.default_rng(0).choice(len(lab), 200)
     samples = np.stack([np.asarray(vg.sample({a: cat.labels[a][j] for a in cat.labels}, 1, seed=int(j))[0])
                         for j in picks])
@@ -204,7 +206,8 @@ def measure_colourways(vg: VariantGenerator, cat: Catalogue, out: Path, per: int
               "classifier_accuracy_on_heldout_originals": float(np.mean(real_hits)),
               "colourways_measured": len(hits), "chance_accuracy": 1.0 / len(centroids)}
     if rmse:
-        result.update(colourway_rmse_to_true_render=float(np.mean(rmse)), source_rmse_to_true_render=float(np.mean(rmse_src)))
+        result.update(colourway_rmse_to_true_render=float(np.mean(rmse)),
+                      source_rmse_to_true_render=float(np.mean(rmse_src)))
     return result
 
 
@@ -230,6 +233,7 @@ def main(argv=None) -> None:
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--save-every", type=int, default=500)
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--eval-only", action="store_true", help="measure --out's gan.safetensors again, no training")
     p.add_argument("--colourway-images", type=int, default=40)
     args = p.parse_args(argv)
     if args.minutes is None and args.steps is None:
@@ -241,12 +245,14 @@ def main(argv=None) -> None:
         cat = procedural_catalogue(args.procedural, args.seed, args.colourway_images)
     else:
         cat = real_catalogue(args.data, args.types, args.colours, args.limit, args.seed, args.colourway_images)
-    vocab = AttributeVocab.build(cat.labels)
-    trainer = train(args, cat, np.array(vocab.encode_many(cat.labels)), vocab)
-    trainer.export(args.out / "gan.safetensors")
-    plot_losses(trainer.history, args.out / "losses.png")
+    if not args.eval_only:
+        vocab = AttributeVocab.build(cat.labels)
+        trainer = train(args, cat, np.array(vocab.encode_many(cat.labels)), vocab)
+        trainer.export(args.out / "gan.safetensors")
+        plot_losses(trainer.history, args.out / "losses.png")
     vg = VariantGenerator.from_checkpoint(args.out / "gan.safetensors")
-    metrics = {"steps": trainer.step_count, "train_images": len(cat.train_x), "rows": cat.rows, "cols": cat.cols,
+    steps = checkpoint.load(args.out / "gan.safetensors")[1]["step"]
+    metrics = {"steps": steps, "train_images": len(cat.train_x), "rows": cat.rows, "cols": cat.cols,
                "checkpoint_mb": round((args.out / "gan.safetensors").stat().st_size / 2**20, 2),
                "command": " ".join(sys.argv)}
     metrics.update(measure_samples(vg, cat, args.out))

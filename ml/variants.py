@@ -5,7 +5,8 @@ few Adam steps on ||G(z, c) - x|| refine the guess. Then:
 
 - colourways keep z and change the colour condition; the change G(z, c_src) -> G(z, c_target) is transferred
   onto the original photo with guided upsampling (`ml.guided`), so they come out at the ORIGINAL's full
-  resolution with its edges, texture and text intact;
+  resolution with its edges, texture and text intact; the original's backdrop (what matches its border
+  colour) is kept as it was, which removes the colour halo the generator's soft edges would leave;
 - design variations move z around the inverted latent; their shape differs from the original, so no guided
   transfer applies: they are the model's LOW-RESOLUTION drawing (e.g. 48x64) upscaled to the original's size,
   and look soft. `params["delivery"]` says which of the two a variant is.
@@ -26,7 +27,7 @@ from . import checkpoint
 from .gan import Encoder, GANConfig, Generator, truncated_z
 from .gan_train import SAMPLER_KIND
 from .guided import apply_lowres_change
-from .images import fit, pad_to_aspect, tensor_to_array, tensor_to_pil, to_tensor
+from .images import fit, pad_to_aspect, tensor_to_array, tensor_to_pil, to_rgb, to_tensor
 from .vocab import AttributeVocab, UnknownAttributeValue
 
 
@@ -158,9 +159,8 @@ class VariantGenerator:
         tgt[:, self.vocab.attributes.index(attr)] = torch.tensor([self.vocab.index(attr, t) for t in targets])
         before = self._low(self._decode(z, src)[0])
         afters = self._decode(z.expand(len(targets), -1), tgt)
-        mask = product_mask(np.asarray(fit(image, self.config.height, self.config.width), np.float32) / 255)
         return [
-            Variant(apply_lowres_change(image, before, before + (self._low(after) - before) * mask),
+            Variant(_keep_backdrop(image, apply_lowres_change(image, before, self._low(after))),
                     {"mode": "colourway", "attribute": attr, "colour": colour, "delivery": "guided-full-res",
                      "inversion_steps": steps}, seed)
             for colour, after in zip(targets, afters)
@@ -204,19 +204,25 @@ class VariantGenerator:
         return [tensor_to_pil(x) for x in self._decode(z, self.condition(attrs))]
 
 
-def product_mask(thumb: np.ndarray, low: float = 0.04, high: float = 0.12) -> np.ndarray:
-    """Soft mask (h, w, 1) of what differs from the backdrop (the median border colour) in a float thumbnail.
+def product_mask(image: np.ndarray, low: float = 0.04, high: float = 0.12) -> np.ndarray:
+    """Soft mask (h, w, 1) of what stands out from the backdrop (the median border colour); float image.
 
-    Colourways multiply the model's change by it: the generator's blurry edges would otherwise tint the
-    backdrop around the product. Grown by a pixel to keep the product's rim; all ones when almost nothing
-    stands out (a white product on white), so such products are recoloured unmasked rather than not at all.
+    All ones when almost nothing stands out (a white product on white): such a product is then recoloured
+    everywhere rather than not at all.
     """
-    border = np.concatenate([thumb[0], thumb[-1], thumb[:, 0], thumb[:, -1]])  # (n, c)
-    dist = np.abs(thumb - np.median(border, axis=0)).max(axis=2)  # (h, w)
+    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])  # (n, c)
+    dist = np.abs(image - np.median(border, axis=0)).max(axis=2)  # (h, w)
     mask = np.clip((dist - low) / (high - low), 0.0, 1.0)
-    padded = np.pad(mask, 1, mode="edge")
-    grown = np.max([padded[dy : dy + mask.shape[0], dx : dx + mask.shape[1]] for dy in range(3) for dx in range(3)], 0)
-    return (grown if grown.mean() > 0.03 else np.ones_like(grown))[..., None]
+    return (mask if mask.mean() > 0.03 else np.ones_like(mask))[..., None]
+
+
+def _keep_backdrop(original: Image.Image, recoloured: Image.Image) -> Image.Image:
+    """Paste the recoloured product over the original's own backdrop. The generator's soft edges make the
+    guided transfer tint the backdrop around the product (a halo); the full-resolution mask removes it."""
+    orig = np.asarray(to_rgb(original), dtype=np.float32) / 255
+    mask = product_mask(orig)
+    out = orig * (1 - mask) + np.asarray(recoloured, dtype=np.float32) / 255 * mask
+    return Image.fromarray((out * 255 + 0.5).astype(np.uint8))
 
 
 def _is_new(arr: np.ndarray, seen: list[np.ndarray]) -> bool:
