@@ -2,8 +2,9 @@
 (Miyato & Koyama 2018) with spectral norm, hinge losses, truncated sampling, and an encoder for inversion.
 
 Conditioning is a set of categorical attributes (e.g. category, colour), one embedding table per attribute,
-sized by `ml.vocab.AttributeVocab.sizes()`; index 0 of each is `<unk>`. This file does no I/O: the trainer
-(`ml.gan_train`) owns optimisers, EMA and checkpoints.
+sized by `ml.vocab.AttributeVocab.sizes()`; index 0 of each is `<unk>`. G is conditioned by FiLM on GroupNorm
+rather than conditional BatchNorm: no running statistics, so a sample never depends on its batch and training
+and sampling behave alike. This file does no I/O: the trainer (`ml.gan_train`) owns optimisers, EMA, checkpoints.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class GANConfig:
     channels: int = 3  # 1 = grayscale catalogue
     blocks: int = 4  # up/down blocks: G starts at (height, width) / 2**blocks, so 4x3 for 64x48
     z_dim: int = 64  # shape/pose variety of packshots is low; a small z keeps inversion well-posed
-    g_width: int = 24  # G channels at full resolution (x8 at the start): ~1.5 M params, CPU-trainable
+    g_width: int = 24  # G channels at full resolution (x8 at the start): ~0.8-0.9 M params; ~1 step/s on a core
     d_width: int = 16  # D channels at full resolution (x8 at the end); D runs twice per step, keep it thin
     e_width: int = 16  # encoder only needs a good first guess; inversion refines it
     embed_dim: int = 32  # per attribute; concatenated with z into the condition vector
