@@ -1,6 +1,7 @@
 """Helpers for the personalisation tests: products with generated images, a reset of process state."""
 from __future__ import annotations
 
+import pytest
 from django.core.files.base import ContentFile
 
 from prodimg_plugin.models import GeneratedImage
@@ -36,3 +37,13 @@ def reset_personalization() -> None:
 
     personalize.reset()
     features.clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def quiet(settings):
+    """Deterministic, synchronous personalisation state for each test (autouse where imported)."""
+    settings.PRODIMG = {**settings.PRODIMG, **QUIET}
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    reset_personalization()
+    yield
+    reset_personalization()

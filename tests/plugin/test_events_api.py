@@ -11,19 +11,10 @@ from rest_framework.test import APIClient
 from prodimg_plugin import signals
 from prodimg_plugin.models import ImageEvent
 from tests.factories import make_user
-from tests.plugin.personalize_helpers import QUIET, make_generated, product_with_variants, reset_personalization
+from tests.plugin.personalize_helpers import quiet, QUIET, make_generated, product_with_variants, reset_personalization
 
 pytestmark = pytest.mark.django_db
 EVENTS = "/api/prodimg/events/"
-
-
-@pytest.fixture(autouse=True)
-def quiet(settings):
-    settings.PRODIMG = {**settings.PRODIMG, **QUIET}
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    reset_personalization()
-    yield
-    reset_personalization()
 
 
 @pytest.fixture

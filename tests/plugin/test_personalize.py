@@ -16,7 +16,8 @@ from prodimg_plugin.models import ImageEvent, ImageFeatures, ModelVersion, Recom
 from prodimg_plugin.recommenders import Ranked
 from prodimg_plugin.services import candidates, events, features, personalize, review, shoppers
 from tests.factories import make_user
-from tests.plugin.personalize_helpers import (NAVY, QUIET, make_generated, product_with_variants,
+from tests.plugin.personalize_helpers import (quiet,  # noqa: F401 (autouse fixture)
+    NAVY, QUIET, make_generated, product_with_variants,
                                               reset_personalization)
 
 pytestmark = pytest.mark.django_db
@@ -42,15 +43,6 @@ class BrokenRecommender:
 
     def update(self, feedback):
         raise RuntimeError("scoring service down")
-
-
-@pytest.fixture(autouse=True)
-def quiet(settings):
-    settings.PRODIMG = {**settings.PRODIMG, **QUIET}
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    reset_personalization()
-    yield
-    reset_personalization()
 
 
 def use(settings, **values):
