@@ -51,9 +51,12 @@ class AttributeClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         """x (b, c, h, w) in [-1, 1] -> one logits tensor (b, n_attr_values) per attribute."""
-        h = self.features(x).mean(dim=(2, 3))  # (b, c)
-        h = self.dropout(h)
+        h = self.dropout(self.embedding(x))
         return [head(h) for head in self.heads]
+
+    def embedding(self, x: torch.Tensor) -> torch.Tensor:
+        """The pooled features the heads read, (b, c): the space evaluator-FID is measured in."""
+        return self.features(x).mean(dim=(2, 3))
 
 
 def classification_loss(logits: list[torch.Tensor], attr_idx: torch.Tensor) -> torch.Tensor:

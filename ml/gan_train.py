@@ -65,6 +65,22 @@ def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
             be.copy_(bm)
 
 
+def run_steps(step: Callable[[], dict], steps: int | None, minutes: float | None,
+              callback: Callable[[int, dict], bool | None] | None = None, cpu_minutes: float | None = None) -> int:
+    """Call step() until `steps` calls, `minutes` of wall time or `cpu_minutes` of process CPU time (whichever
+    comes first), or until callback(losses["step"], losses) returns True. Returns the number of steps run."""
+    if steps is None and minutes is None and cpu_minutes is None:
+        raise ValueError("give steps, minutes or cpu_minutes")
+    wall, cpu, done = time.monotonic(), time.process_time(), 0
+    while ((steps is None or done < steps) and (minutes is None or time.monotonic() - wall < minutes * 60)
+           and (cpu_minutes is None or time.process_time() - cpu < cpu_minutes * 60)):
+        losses = step()
+        done += 1
+        if callback is not None and callback(losses["step"], losses):
+            break
+    return done
+
+
 def _optim_tensors(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
     """Flatten an optimiser's state into tensors (safetensors) and its param groups into JSON meta."""
     sd = opt.state_dict()
@@ -188,21 +204,16 @@ class GANTrainer:
         return loss.item()
 
     def train(self, steps: int | None = None, minutes: float | None = None,
-              callback: Callable[[int, dict], bool | None] | None = None) -> list[dict[str, float]]:
-        """Run `steps` more steps and/or until `minutes` have passed (at least one limit is required).
+              callback: Callable[[int, dict], bool | None] | None = None,
+              cpu_minutes: float | None = None) -> list[dict[str, float]]:
+        """Run `steps` more steps and/or until `minutes` of wall time (or `cpu_minutes` of this process's CPU
+        time: a fair budget on a shared machine) have passed; at least one limit is required.
 
         callback(step, losses) is called after every step (progress bars, periodic checkpoints); returning
         True stops training early (e.g. a cancelled job). Returns the history.
         """
-        if steps is None and minutes is None:
-            raise ValueError("give steps or minutes")
         self.G.train(), self.D.train(), self.E.train()
-        start, done = time.monotonic(), 0
-        while (steps is None or done < steps) and (minutes is None or time.monotonic() - start < minutes * 60):
-            losses = self.step()
-            done += 1
-            if callback is not None and callback(self.step_count, losses):
-                break
+        run_steps(self.step, steps, minutes, callback, cpu_minutes)
         return self.history
 
     # --- checkpoints -------------------------------------------------------------------------------------

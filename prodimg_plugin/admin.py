@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from .admin_html import badge, thumb
+from .admin_html import badge, evaluation_report, thumb
 from .models import GeneratedImage, ImageJob, ModelVersion
 from .services import registry, review
 
@@ -145,7 +145,8 @@ class ImageJobAdmin(admin.ModelAdmin):
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ("id", "kind", "name", "active", "short_sha", "metrics_summary", "created_at")
     list_filter = ("kind", "active")
-    readonly_fields = ("kind", "weights", "sha256", "config", "metrics", "command", "created_at", "active")
+    readonly_fields = ("kind", "weights", "sha256", "evaluation", "config", "metrics", "command", "created_at",
+                       "active")
     fields = ("name",) + readonly_fields
     actions = ["make_active"]
 
@@ -158,6 +159,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="sha256")
     def short_sha(self, obj):
         return obj.sha256[:12]
+
+    @admin.display(description="Evaluation")
+    def evaluation(self, obj):
+        return evaluation_report((obj.metrics or {}).get("eval"))
 
     @admin.display(description="Metrics")
     def metrics_summary(self, obj):

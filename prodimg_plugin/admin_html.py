@@ -1,8 +1,11 @@
 """Small HTML fragments shared by prodimg's admin pages (thumbnails, status badges, review buttons)."""
 from __future__ import annotations
 
+from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+
+from .services.evaluation import num, pct
 
 STATUS_COLOURS = {"pending": "#b26a00", "approved": "#1b7f3a", "rejected": "#a61b1b",
                   "queued": "#555", "running": "#1f5fa8", "succeeded": "#1b7f3a", "failed": "#a61b1b"}
@@ -45,3 +48,31 @@ def job_line(job):
     error = format_html(' — <span style="color:#a61b1b">{}</span>', job.error) if job.error else ""
     return format_html('<div><a href="{}">{} job #{}</a> {} {}%{}</div>', url, job.get_kind_display(), job.pk,
                        badge(job.status), int(job.progress * 100), error)
+
+
+def evaluation_report(report: dict | None):
+    """A model version's `prodimg_eval` report as a small table, with its grids (GAN) as images."""
+    if not report:
+        return format_html("Not evaluated yet: run <code>manage.py prodimg_eval {}</code>.", "<kind>")
+    rows = []
+    for name, acc in (report.get("accuracy") or {}).items():  # GAN: per attribute, generated vs real
+        rows.append((f"{name} accuracy", f"{pct(acc.get('generated'))} of samples "
+                                         f"(evaluator on real images {pct(acc.get('real'))}, ratio {num(acc.get('ratio'))})"))
+    if report.get("fid") is not None:
+        rows.append(("evaluator-FID", f"{num(report['fid'])} at N={report.get('n')}; real floor "
+                                      f"{num(report.get('fid_floor'))} (ratio {num(report.get('fid_ratio_to_floor'))})"))
+    div = report.get("diversity") or {}
+    if div:
+        rows.append(("diversity", f"generated {num(div.get('generated'), 3)}, real {num(div.get('real'), 3)}"))
+    for key, label in (("success", "edit success"), ("ssim_lum", "luminance SSIM"), ("category_kept", "category kept"),
+                       ("null_psnr_median", "null-edit PSNR (dB)")):  # CVAE
+        if report.get(key) is not None:
+            rows.append((label, pct(report[key]) if key in ("success", "category_kept") else num(report[key], 3)))
+    rows += [("split", report.get("split", "—")), ("evaluated", report.get("evaluated_at", "—"))]
+    table = format_html_join("", "<tr><th style='text-align:left;padding-right:12px'>{}</th><td>{}</td></tr>", rows)
+    grids = format_html_join("", '<figure style="display:inline-block;margin:4px 8px 4px 0">'
+                                 '<a href="{}" target="_blank"><img src="{}" alt="{}" style="max-height:260px;'
+                                 'border:1px solid #ddd"></a><figcaption>{}</figcaption></figure>',
+                             [(default_storage.url(name), default_storage.url(name), f"grid {value}", value)
+                              for value, name in (report.get("grids") or {}).items() if default_storage.exists(name)])
+    return format_html("<table>{}</table><div>{}</div>", table, grids)

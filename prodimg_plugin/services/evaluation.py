@@ -27,6 +27,15 @@ from .state import StateStore
 NOTHING_LOGGED = "No logged decisions with propensities to evaluate: let shoppers browse the personalised storefront"
 
 
+def pct(value) -> str:
+    """A share as a whole percentage for reports; a dash when it could not be measured."""
+    return "—" if value is None else f"{100 * value:.0f} %"
+
+
+def num(value, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
 class EvaluationError(Exception):
     """Nothing to evaluate, or bad options; the message says what to do."""
 
@@ -143,4 +152,4 @@ EVALUATIONS: dict[str, Evaluation] = {
 }
 
 
-from . import evaluation_cvae  # noqa: E402,F401  (registers "cvae")
+from . import evaluation_cvae, evaluation_gan  # noqa: E402,F401  (register "cvae", "gan")

@@ -27,6 +27,8 @@ from ml.vocab import AttributeVocab
 from ..host import attributes_of, get_image_model
 from . import datasets, registry
 from .evaluation import EVALUATIONS, Evaluation, EvaluationError
+from .evaluation import num as _num
+from .evaluation import pct as _pct
 from .images import BadSourceImage, open_source
 from .registry import ModelUnavailable
 
@@ -296,14 +298,6 @@ def format_cvae(report: dict) -> str:
               f"colours and {_pct(report['evaluator_on_originals']['category'])} of their categories.",
               f"Grid: {report['grid']}   Stored on model version {report['version']}."]
     return "\n".join(lines)
-
-
-def _pct(value) -> str:
-    return "—" if value is None else f"{100 * value:.0f} %"
-
-
-def _num(value, digits: int = 3) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
 
 
 EVALUATIONS["cvae"] = Evaluation(run_cvae, format_cvae, cvae_arguments,
