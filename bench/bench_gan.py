@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/bench_gan.py --minutes 10 --out /tmp/bench_gan                  # real catalogue
     .venv/bin/python bench/bench_gan.py --procedural 300 --minutes 5 --out /tmp/bench_demo  # demo renderer
+    .venv/bin/python bench/bench_gan.py --baseline --cpu-minutes 20 --out /tmp/bench_dcgan   # plain DCGAN baseline
+
+(`bench/bench_gan_eval.py` then judges the GAN against the baseline with the evaluator classifier.)
 
 Real data: ../shared/data/fashion-product-images/catalog_64x48.npz (train split: id % 10 != 0), conditioned
 on articleType + baseColour, rows restricted to the commonest --types / --colours. Held-out originals
@@ -28,7 +31,7 @@ import json
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +41,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ml import checkpoint  # noqa: E402
+from ml.dcgan import DCGANConfig, DCGANTrainer, DCGenerator  # noqa: E402
 from ml.gan import GANConfig, count_params  # noqa: E402
 from ml.gan_train import GANTrainer, plot_losses  # noqa: E402
 from ml.images import fit  # noqa: E402
@@ -132,6 +136,35 @@ def nearest_rmse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (torch.cdist(a, b).min(dim=1).values / a.shape[1] ** 0.5).numpy()
 
 
+def train_baseline(args, cat: Catalogue, attr_idx, vocab) -> None:
+    """The plain conditional DCGAN for the same budget; its generator goes to --out/dcgan.safetensors."""
+    config = DCGANConfig(attr_sizes=vocab.sizes(), g_width=args.g_width, d_width=args.d_width)
+    trainer = DCGANTrainer(config, cat.train_x, attr_idx, seed=args.seed, batch_size=args.baseline_batch_size)
+    print(f"DCGAN G {count_params(trainer.G):,} D {count_params(trainer.D):,} params; {len(cat.train_x)} images",
+          flush=True)
+    start = time.monotonic()
+
+    def progress(step: int, losses: dict) -> None:
+        if step % args.log_every == 0:
+            print(f"step {step} ({step / (time.monotonic() - start):.2f}/s) d {losses['d']:.3f} g {losses['g']:.3f}",
+                  flush=True)
+
+    trainer.train(steps=args.steps, minutes=args.minutes, cpu_minutes=args.cpu_minutes, callback=progress)
+    checkpoint.save(args.out / "dcgan.safetensors", checkpoint.state_dict_with_prefix("G", trainer.G),
+                    {"kind": "dcgan", "config": asdict(config), "vocab": vocab.to_dict(), "step": trainer.step_count,
+                     "command": " ".join(sys.argv)})
+    plot_losses(trainer.history, args.out / "losses.png")
+    print(json.dumps({"steps": trainer.step_count, "cpu_s": round(time.process_time(), 1)}), flush=True)
+
+
+def load_baseline(path: Path):
+    """(DCGenerator in eval mode, vocab) from a file written by train_baseline."""
+    tensors, meta = checkpoint.load(path)
+    G = DCGenerator(DCGANConfig(**meta["config"]))
+    checkpoint.load_prefixed(G, "G", tensors)
+    return G.eval(), AttributeVocab.from_dict(meta["vocab"]), meta
+
+
 def train(args, cat: Catalogue, attr_idx, vocab) -> GANTrainer:
     state = args.out / "train_state.safetensors"
     if args.resume and state.exists():
@@ -153,8 +186,9 @@ def train(args, cat: Catalogue, attr_idx, vocab) -> GANTrainer:
         if step % args.save_every == 0:
             trainer.save(state)
 
-    trainer.train(steps=args.steps, minutes=args.minutes, callback=progress)
+    trainer.train(steps=args.steps, minutes=args.minutes, cpu_minutes=args.cpu_minutes, callback=progress)
     trainer.save(state)
+    print(json.dumps({"steps": trainer.step_count, "cpu_s": round(time.process_time(), 1)}), flush=True)
     return trainer
 
 
@@ -218,6 +252,10 @@ def main(argv=None) -> None:
     p.add_argument("--out", type=Path, default=Path("/tmp/bench_gan"))
     p.add_argument("--minutes", type=float, default=None, help="default: 10 unless --steps is given")
     p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--cpu-minutes", type=float, default=None, help="budget in this process's CPU time (fair on a "
+                   "shared machine: the GAN and the baseline get the same)")
+    p.add_argument("--baseline", action="store_true", help="train the plain conditional DCGAN instead (ml.dcgan)")
+    p.add_argument("--baseline-batch-size", type=int, default=64, help="DCGAN's batch (the paper's 128 halved)")
     p.add_argument("--types", type=int, default=8, help="keep the commonest N articleTypes")
     p.add_argument("--colours", type=int, default=8, help="keep the commonest N baseColours")
     p.add_argument("--limit", type=int, default=None, help="train on a random subset of N images")
@@ -236,7 +274,7 @@ def main(argv=None) -> None:
     p.add_argument("--eval-only", action="store_true", help="measure --out's gan.safetensors again, no training")
     p.add_argument("--colourway-images", type=int, default=40)
     args = p.parse_args(argv)
-    if args.minutes is None and args.steps is None:
+    if args.minutes is None and args.steps is None and args.cpu_minutes is None:
         args.minutes = 10.0
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -245,6 +283,10 @@ def main(argv=None) -> None:
         cat = procedural_catalogue(args.procedural, args.seed, args.colourway_images)
     else:
         cat = real_catalogue(args.data, args.types, args.colours, args.limit, args.seed, args.colourway_images)
+    if args.baseline:
+        vocab = AttributeVocab.build(cat.labels)
+        train_baseline(args, cat, np.array(vocab.encode_many(cat.labels)), vocab)
+        return
     if not args.eval_only:
         vocab = AttributeVocab.build(cat.labels)
         trainer = train(args, cat, np.array(vocab.encode_many(cat.labels)), vocab)
