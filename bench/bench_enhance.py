@@ -1,21 +1,27 @@
 """Benchmark the enhancement pipeline and the 2x super-resolution on the real catalogue (not part of `make test`).
 
-    .venv/bin/python bench/bench_enhance.py --sr-minutes 4 --examples docs/images/enhance_examples.png
+    .venv/bin/python bench/bench_enhance.py --sr-minutes 0 --examples docs/images/enhance_examples.png \
+        --figure docs/images/enhance_dark_grey_offcentre.png --json /tmp/enh/bench.json
 
-Reports: enhancement throughput (225x300 originals, 1 and 2 worker threads); background cleanup on
-grey-backdrop photos (share of sure-backdrop pixels turned pure white, share of sure-product pixels changed);
-quality score before/after; SR PSNR vs bicubic on split `test` after training on split `train`.
+Reports: enhancement throughput (225x300 originals; 1 and 2 worker threads, and 2 worker processes, which is
+how django-q runs jobs), split into steps and encoding, with CPU time per image; exposure correction on
+darkened real photos (bench/enhance_eval.py); background cleanup on grey-backdrop photos (share of
+sure-backdrop pixels turned pure white, share of sure-product pixels changed), on those whose product is
+light, and on light products composited onto a grey sweep (known mask: IoU, product pixels lost); quality
+score before/after; SR PSNR vs bicubic on split `test` after training on split `train`.
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import hashlib
+import io
 import json
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,6 +36,9 @@ from ml.backdrop import border_pixels  # noqa: E402
 from ml.enhance import EnhanceConfig, enhance  # noqa: E402
 from ml.quality import QualityConfig, assess  # noqa: E402
 from ml.sr import SRConfig, SRTrainer, evaluate  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+import enhance_eval  # noqa: E402
 
 GEOMETRY_KEPT = dict(trim=False, centre=False, upscale=False, target_size=(225, 300), rendition_sizes=())
 
@@ -57,11 +66,32 @@ def grey_backdrop(image: Image.Image, lo: float = 150.0, hi: float = 245.0) -> b
 
 def throughput(images: list[Image.Image], threads: int, cfg: EnhanceConfig) -> tuple[float, float]:
     """(images per wall-clock second, CPU seconds per image) with `threads` worker threads (numpy and Pillow
-    release the GIL). CPU time is the figure to trust on a shared, busy machine."""
+    release the GIL, Python code does not). CPU time is the figure to trust on a shared, busy machine."""
     start, cpu = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(lambda im: enhance(im, cfg), images))
     return len(images) / (time.perf_counter() - start), (time.process_time() - cpu) / len(images)
+
+
+_POOL_IMAGES: list[Image.Image] = []  # inherited by forked workers: nothing to pickle per task
+
+
+def _enhance_timed(args) -> float:
+    i, cfg = args
+    cpu = time.process_time()
+    enhance(_POOL_IMAGES[i], cfg)
+    return time.process_time() - cpu
+
+
+def throughput_processes(images: list[Image.Image], workers: int, cfg: EnhanceConfig) -> tuple[float, float]:
+    """As `throughput`, with worker processes (forked after the photos are loaded), the way django-q runs jobs."""
+    global _POOL_IMAGES
+    _POOL_IMAGES = images
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        list(pool.map(_enhance_timed, [(i, cfg) for i in range(workers)]))  # start the workers first
+        start = time.perf_counter()
+        cpu = sum(pool.map(_enhance_timed, [(i, cfg) for i in range(len(images))], chunksize=4))
+    return len(images) / (time.perf_counter() - start), cpu / len(images)
 
 
 def sure_masks(before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -144,31 +174,122 @@ def example_strip(images: list[Image.Image], path: Path, tile=(150, 200)) -> int
     return path.stat().st_size
 
 
+THROUGHPUT_CONFIGS = {  # label -> config: 3 sizes x formats of renditions, or none
+    "steps_only": dict(rendition_sizes=()),
+    "full_webp_jpeg_6_renditions": dict(rendition_formats=("webp", "jpeg")),
+    "full_webp_jpeg_avif_9_renditions": dict(rendition_formats=("webp", "jpeg", "avif")),
+}
+LIGHT_COLOURS = {"White", "Off White", "Cream", "Beige", "Grey", "Silver", "Grey Melange"}
+
+
+def throughput_figures(timed: list[Image.Image], threads: list[int], processes: list[int]) -> dict:
+    figures = {}
+    for label, kw in THROUGHPUT_CONFIGS.items():
+        cfg = enhance_eval.config(**kw)
+        runs = [(f"{t}thr", throughput, t) for t in threads] + [(f"{p}proc", throughput_processes, p) for p in processes]
+        for tag, fn, n in runs:
+            rate, cpu = fn(timed, n, cfg)
+            figures[f"throughput_{label}_{tag}_img_s"], figures[f"cpu_s_per_img_{label}_{tag}"] = rate, cpu
+            print(f"{label} {tag}: {rate:.2f} img/s, {cpu:.4f} CPU s/img (load {os.getloadavg()[0]:.1f})", flush=True)
+    return figures
+
+
+ENCODER_SETTINGS = [("WEBP", {"method": 4}), ("WEBP", {"method": 2}), ("WEBP", {"method": 0}),
+                    ("JPEG", {"optimize": True, "progressive": True}), ("JPEG", {"optimize": True}), ("JPEG", {}),
+                    ("AVIF", {"speed": 8}), ("AVIF", {"speed": 10})]
+
+
+def encoder_figures(images: list[Image.Image]) -> dict:
+    """CPU ms and KiB per 600x800 rendition of enhanced photos, for each encoder setting (ml.enhance._ENCODERS)."""
+    sized = [enhance(im, EnhanceConfig(rendition_sizes=())).image for im in images]
+    out = {}
+    for fmt, options in ENCODER_SETTINGS:
+        quality = EnhanceConfig().rendition_quality[fmt.lower()]
+        cpu, size = time.process_time(), 0
+        for im in sized:
+            buf = io.BytesIO()
+            im.save(buf, format=fmt, quality=quality, **options)
+            size += buf.tell()
+        key = f"{fmt} {options or 'defaults'}"
+        out[key] = {"cpu_ms": 1e3 * (time.process_time() - cpu) / len(sized), "kib": size / 1024 / len(sized)}
+        print(f"encoder {key}: {out[key]}", flush=True)
+    return out
+
+
+def light_products_on_white(rows: list[dict], data: Path, n: int) -> list[Image.Image]:
+    """Up to n photos of split `test` (white backdrop) whose product is light and does not touch the frame."""
+    out = []
+    for r in rows:
+        if r["split"] != "test" or r["baseColour"] not in LIGHT_COLOURS:
+            continue
+        image = open_rgb(data / r["original"])
+        arr = np.asarray(image, dtype=np.float32)
+        if image.size == (225, 300) and enhance_eval.is_light_product(arr, enhance_eval.white_backdrop_mask(arr)):
+            out.append(image)
+        if len(out) >= n:
+            break
+    return out
+
+
+def figure_cases(rows: list[dict], data: Path, ids: dict[str, str]) -> list[tuple]:
+    """The closing note's before/after cases: (label, photo, reference), the dark one a darkened copy of a real
+    photo shown next to its original."""
+    by_id = {r["id"]: r for r in rows}
+    photo = {k: open_rgb(data / by_id[v]["original"]) for k, v in ids.items()}
+    return [("darkened copy (x0.5)", enhance_eval.darken(photo["dark"], "sRGB gain 0.5"), photo["dark"]),
+            ("grey, white product", photo["grey_light"], None), ("grey, grey product", photo["grey"], None),
+            ("off-centre", photo["offcentre"], None)]
+
+
 def enhancement_figures(args, rows: list[dict], sample: list[dict]) -> dict:
     figures = {}
-    timed = [open_rgb(args.data / r["original"]) for r in sample[: args.throughput_n]]
-    for label, cfg in (("full_with_renditions", EnhanceConfig()), ("steps_only", EnhanceConfig(rendition_sizes=()))):
-        for t in args.threads:
-            rate, cpu = throughput(timed, t, cfg)
-            figures[f"throughput_{label}_{t}thr_img_s"], figures[f"cpu_s_per_img_{label}_{t}thr"] = rate, cpu
-            print(f"{label} {t} threads: {rate:.2f} img/s, {cpu:.3f} CPU s/img", flush=True)
-    grey = [im for im in (open_rgb(args.data / r["original"]) for r in rows) if grey_backdrop(im)]
-    figures["background_only"] = background_figures(grey, EnhanceConfig(**GEOMETRY_KEPT, white_balance=False, contrast=False))
-    figures["wb_background_contrast"] = background_figures(grey, EnhanceConfig(**GEOMETRY_KEPT))
+    if args.throughput_n:
+        timed = [open_rgb(args.data / r["original"]) for r in sample[: args.throughput_n]]
+        figures.update(throughput_figures(timed, args.threads, args.processes))
+    if args.encoders and args.throughput_n:
+        figures["encoders_600x800"] = encoder_figures(timed[:30])
+    if args.throughput_only:
+        return figures
+    test = [r for r in sample if r["split"] == "test"]
+    if args.exposure_n:
+        originals = [open_rgb(args.data / r["original"]) for r in test[: args.exposure_n]]
+        figures["exposure"] = enhance_eval.exposure_figures(originals)
+    grey_rows = [(r, im) for r, im in ((r, open_rgb(args.data / r["original"])) for r in rows) if grey_backdrop(im)]
+    grey = [im for _, im in grey_rows]
+    only_bg = enhance_eval.config(**GEOMETRY_KEPT, exposure=False, white_balance=False, contrast=False)
+    figures["background_only"] = background_figures(grey, only_bg)
+    figures["wb_background_contrast"] = background_figures(grey, enhance_eval.config(**GEOMETRY_KEPT))
+    light = [im for r, im in grey_rows if r["baseColour"] in LIGHT_COLOURS]
+    figures["background_only_light_products"] = background_figures(light, only_bg)
+    on_white = light_products_on_white(rows, args.data, args.light_n)
+    composites = enhance_eval.light_product_composites(on_white, args.seed)
+    figures["light_products_composited_on_grey"] = enhance_eval.light_product_figures(composites, only_bg)
     figures["quality_grey_photos"] = quality_figures(grey)
-    figures["quality_random_photos"] = quality_figures([open_rgb(args.data / r["original"]) for r in sample[: args.quality_n]])
-    print(json.dumps({k: v for k, v in figures.items() if "quality" in k or "background" in k}, indent=1), flush=True)
+    random_photos = [open_rgb(args.data / r["original"]) for r in sample[: args.quality_n]]
+    figures["quality_random_photos"] = quality_figures(random_photos)
+    shown = {k: v for k, v in figures.items() if not k.startswith(("throughput", "cpu"))}
+    print(json.dumps(shown, indent=1), flush=True)
     if args.examples:
         picks = [grey[i] for i in np.linspace(0, len(grey) - 1, 6).round().astype(int)]
         figures["examples_png_bytes"] = example_strip(picks, args.examples)
+    if args.figure:
+        ids = dict(zip(("dark", "grey_light", "grey", "offcentre"), args.figure_ids))
+        figures["figure_png_bytes"] = enhance_eval.before_after_figure(figure_cases(rows, args.data, ids), args.figure)
     return figures
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/fashion-product-images")
-    ap.add_argument("--throughput-n", type=int, default=120, help="photos timed per thread count")
-    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--throughput-n", type=int, default=120, help="photos timed per thread count (0: skip)")
+    ap.add_argument("--threads", type=int, nargs="*", default=[1, 2])
+    ap.add_argument("--processes", type=int, nargs="*", default=[2], help="worker processes timed (django-q's way)")
+    ap.add_argument("--exposure-n", type=int, default=60, help="test photos darkened for the exposure figures")
+    ap.add_argument("--light-n", type=int, default=40, help="light products composited onto a grey sweep")
+    ap.add_argument("--figure", type=Path, default=None, help="write the dark / grey / off-centre before-after PNG")
+    ap.add_argument("--figure-only", action="store_true", help="write --figure and nothing else")
+    ap.add_argument("--figure-ids", nargs=4, default=["1563", "1584", "7462", "16750"],
+                    metavar=("DARK", "GREY_LIGHT", "GREY", "OFFCENTRE"), help="catalogue ids shown in --figure")
     ap.add_argument("--quality-n", type=int, default=100, help="random photos scored before/after")
     ap.add_argument("--sr-minutes", type=float, default=4.0, help="SR training budget (0 skips SR)")
     ap.add_argument("--sr-test-n", type=int, default=0, help="limit the SR test photos (0: all)")
@@ -176,6 +297,8 @@ def main() -> None:
     ap.add_argument("--examples", type=Path, default=None, help="write a before/after PNG strip here")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     ap.add_argument("--skip-enhance", action="store_true", help="SR figures only")
+    ap.add_argument("--throughput-only", action="store_true", help="enhancement throughput figures only")
+    ap.add_argument("--encoders", action="store_true", help="also time each encoder setting on 600x800 renditions")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -183,6 +306,10 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     sample = [rows[i] for i in rng.permutation(len(rows))]
     figures = {"load_average": os.getloadavg()}
+    if args.figure_only:  # e.g. run from a copy of an older tree, to show the same photos before a change
+        ids = dict(zip(("dark", "grey_light", "grey", "offcentre"), args.figure_ids))
+        print(enhance_eval.before_after_figure(figure_cases(rows, args.data, ids), args.figure), "bytes")
+        return
     if not args.skip_enhance:
         figures.update(enhancement_figures(args, rows, sample))
     if args.sr_minutes > 0:

@@ -93,7 +93,7 @@ def main(argv=None) -> None:
     p.add_argument("--baseline", type=Path, required=True)
     p.add_argument("--data", type=Path, default=DATA)
     p.add_argument("--out", type=Path, default=Path("/tmp/bench_gan_eval"))
-    p.add_argument("--evaluator-minutes", type=float, default=6.0, help="CPU minutes (cached in --out)")
+    p.add_argument("--evaluator-minutes", type=float, default=6.0, help="minutes (cached in --out)")
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--truncation", type=float, default=None)
     p.add_argument("--requests", type=int, default=40)
@@ -111,7 +111,8 @@ def main(argv=None) -> None:
 
     judge_path = args.out / "evaluator.safetensors"
     if judge_path.exists():
-        judge, _ = evaluator.from_checkpoint(judge_path)
+        judge, judge_vocab = evaluator.from_checkpoint(judge_path)
+        assert judge_vocab.values == vocab.values, f"{judge_path} was trained with another vocabulary"
     else:
         start = time.process_time()
         judge = evaluator.train_classifier(train_x, train_idx, vocab, epochs=None, minutes=args.evaluator_minutes,

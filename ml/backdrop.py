@@ -2,10 +2,14 @@
 
 A studio backdrop is near-uniform but rarely flat: grey sweeps have vignettes and spotlights, and the product
 casts soft shadows on them. `find_backdrop` fits a smooth surface (normalised convolution on a coarse grid)
-to backdrop pixels reached from the border through smooth, near-neutral pixels, then gives each pixel an
-alpha from its colour distance to that surface, kept only where it is connected to the border (or is a flat
-patch of exactly backdrop colour enclosed by the product, like the inside of a bangle). `ml.enhance` turns
-that into a white background; `ml.quality` uses it to find the product.
+to backdrop pixels reached from the border through smooth, near-neutral pixels, and gives each pixel an alpha
+from its colour distance to that surface. The alpha is kept only in the region grown from the border, which
+never crosses the product's outline (a sharp step in brightness, with hysteresis so a faint stretch of a clear
+outline counts) nor squeezes through a gap in it: a white shirt on a grey sweep keeps its shaded folds, while
+a soft shadow (a ramp, not a step) is grown into and kept as a shadow. Backdrop enclosed by the product (the
+inside of a bangle) is added where it is a flat patch of exactly the backdrop's colour, as flat as the
+backdrop as a whole. `ml.enhance` turns that into a white background; `ml.quality` uses it to find the
+product.
 """
 from __future__ import annotations
 
@@ -29,7 +33,12 @@ class BackdropConfig:
     brighter_tol: tuple[float, float] = (1.04, 1.09)  # white garments on grey keep their folds
     fit_max_ratio: float = 1.2  # a spotlight may be this much brighter than the border...
     fit_max_step: float = 0.03  # ...if reached without a step over 3 % between pixels 1 or 2 apart
-    edge_step: float = 0.08  # the backdrop region never grows across a step this large (an outline)
+    edge_step: float = 0.03  # an outline: a step of 3 % of the backdrop's brightness (or 6x its noise)...
+    edge_sharpness: float = 0.5  # ...made within 2 px, not a ramp (a soft shadow's edge is a ramp)
+    edge_weak: float = 0.4  # a fainter step counts where it continues a clear outline (hysteresis)
+    edge_noise: float = 4.5  # outline threshold in units of the backdrop's noise (noisy JPEG backdrops); half
+    # of it for the faint stretches
+    gap_radius: int = 2  # the backdrop is not grown through gaps in an outline narrower than 2r+1 px
     hole_tol: float = 0.03  # enclosed backdrop must match the surface's brightness this closely
 
 
@@ -50,6 +59,17 @@ def border_mask(h: int, w: int, width: int = 2) -> np.ndarray:
 def luma(arr: np.ndarray) -> np.ndarray:
     """(h, w, 3) -> (h, w) float32 luminance (Rec. 601, 0-255)."""
     return arr.astype(np.float32) @ LUMA
+
+
+def channel_max(x: np.ndarray) -> np.ndarray:
+    """(..., 3) -> (...) largest channel; 40x faster than x.max(axis=-1), which numpy runs pixel by pixel."""
+    return np.maximum(np.maximum(x[..., 0], x[..., 1]), x[..., 2])
+
+
+def block_mean(arr: np.ndarray, k: int) -> np.ndarray:
+    """(h, w, c) -> (h // k, w // k, c): mean over k x k blocks (the last partial block is dropped)."""
+    h, w = arr.shape[0] // k * k, arr.shape[1] // k * k
+    return arr[:h, :w].reshape(h // k, k, w // k, k, -1).mean(axis=(1, 3), dtype=np.float32)
 
 
 def working_copy(image: Image.Image, side: int) -> np.ndarray:
@@ -100,7 +120,7 @@ def _smooth_pixels(arr: np.ndarray, surface: np.ndarray, max_step: float) -> np.
 def _ratio_chroma(arr: np.ndarray, surface: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Luminance ratio to the backdrop (h, w), and colour distance from the backdrop at that brightness."""
     ratio = luma(arr) / np.maximum(luma(surface), 1.0)
-    return ratio, np.abs(arr - surface * ratio[..., None]).max(axis=-1)
+    return ratio, channel_max(np.abs(arr - surface * ratio[..., None]))
 
 
 def backdrop_alpha(arr: np.ndarray, surface: np.ndarray, cfg: BackdropConfig) -> np.ndarray:
@@ -163,7 +183,11 @@ def _enclosed_backdrop(arr: np.ndarray, surface: np.ndarray, cfg: BackdropConfig
 
 def noise_level(arr: np.ndarray, surface: np.ndarray, mask: np.ndarray) -> float:
     """Robust std of arr - surface over mask, for the noisiest channel."""
-    resid = arr[mask] - surface[mask] if mask.any() else np.zeros((1, 3))  # (n, 3)
+    return _robust_spread(arr[mask] - surface[mask] if mask.any() else np.zeros((1, 3)))
+
+
+def _robust_spread(resid: np.ndarray) -> float:
+    """Robust std (MAD x 1.4826) of (n, 3) values, for the noisiest channel."""
     return float((1.4826 * np.median(np.abs(resid - np.median(resid, axis=0)), axis=0)).max())
 
 
@@ -176,32 +200,107 @@ class Backdrop:
     noise: float  # robust std of the backdrop's colour (its noisiest channel)
 
 
-def find_backdrop(arr: np.ndarray, cfg: BackdropConfig) -> Backdrop:
-    """Model the backdrop of a float (h, w, 3) array: a smooth surface, then the region grown from the border.
-
-    The surface is fitted to backdrop reached from the border through smooth, near-neutral pixels, allowed
-    to be much brighter than the border (a spotlight) but not darker (a shadow would be fitted away).
-    """
-    h, w, _ = arr.shape
-    ring = border_mask(h, w, max(1, min(h, w) // 50))
+def fit_surface(arr: np.ndarray, ring: np.ndarray, cfg: BackdropConfig) -> np.ndarray:
+    """Smooth backdrop surface (h, w, 3) fitted to backdrop reached from the border through smooth,
+    near-neutral pixels, allowed to be much brighter than the border (a spotlight) but not darker (a shadow
+    would be fitted away). Fitted at about 128 px a side: the surface is smooth, and this is 4x cheaper."""
+    k = min(arr.shape[:2]) // 112
+    if k >= 2:
+        h, w = arr.shape[:2]
+        small = block_mean(arr, k)  # (h // k, w // k, 3)
+        sh, sw = small.shape[:2]
+        return resize_array(fit_surface(small, border_mask(sh, sw, max(1, min(sh, sw) // 50)), cfg), (w, h))
     colour = np.median(arr[ring], axis=0)
     surface = np.broadcast_to(colour, arr.shape).astype(np.float32)
     ceiling = cfg.fit_max_ratio * float(colour @ LUMA)  # relative to the border: the cap cannot creep up
+    lum = luma(arr)
     for _ in range(2):
         ratio, chroma = _ratio_chroma(arr, surface)
-        ok = (chroma < cfg.chroma_tol[1]) & (ratio > cfg.darker_tol[1]) & (luma(arr) < ceiling)
+        ok = (chroma < cfg.chroma_tol[1]) & (ratio > cfg.darker_tol[1]) & (lum < ceiling)
         ok &= _smooth_pixels(arr, surface, cfg.fit_max_step)
         fit = connected_from(ring & ok, ok) & (ratio > cfg.darker_tol[0]) & (chroma < cfg.chroma_tol[0])
         if fit.sum() < 50:
             break
         surface = smooth_surface(arr, fit)
+    return surface
+
+
+def outline(arr: np.ndarray, surface: np.ndarray, cfg: BackdropConfig, noise: float) -> np.ndarray:
+    """(h, w) bool: sharp steps in brightness relative to the backdrop, the outline of a product.
+
+    A step counts when it is large (over `edge_step` of the backdrop's brightness and `edge_noise` times its
+    noise, measured on a 3x3 mean) and sharp: most of the change over 6 px happens within 2 px. A soft
+    shadow's edge is a ramp and is no outline, so the shadow is grown into and kept as a shadow on white;
+    a white shirt on a grey sweep has a visible edge, so it is not flooded even where its folds are grey.
+    """
+    lum_b = np.maximum(luma(surface), 1.0)
+    rel = box_mean(luma(arr) / lum_b, 1)  # (h, w), 1.0 on the backdrop
+    near, far = np.zeros_like(rel), np.zeros_like(rel)
+    for out, d in ((near, 1), (far, 3)):
+        dy, dx = np.abs(rel[2 * d:] - rel[:-2 * d]), np.abs(rel[:, 2 * d:] - rel[:, :-2 * d])
+        out[d:-d] = np.maximum(out[d:-d], dy)
+        out[:, d:-d] = np.maximum(out[:, d:-d], dx)
+    spread = np.sqrt(2.0) * noise / 3.0 / float(np.median(lum_b))  # std of `near` on the backdrop (3x3 means)
+    strong_at = max(cfg.edge_step, cfg.edge_noise * spread)
+    weak_at = max(cfg.edge_weak * strong_at, 0.5 * cfg.edge_noise * spread)  # never down in the noise
+    sharp = near >= cfg.edge_sharpness * far
+    strong, weak = sharp & (near > strong_at), sharp & (near > weak_at)
+    return connected_from(strong, weak | strong)  # hysteresis: a faint stretch of a clear outline counts
+
+
+def grow_backdrop(seed: np.ndarray, allowed: np.ndarray, gap: int) -> np.ndarray:
+    """Pixels of `allowed` connected to `seed`, never far through a neck narrower than 2 * gap + 1 px: the fill
+    runs on `allowed` eroded by `gap`, then grows 2 * gap steps on inside `allowed` (an opening by
+    reconstruction, with a little slack)."""
+    core = _erode(allowed, gap) if gap > 0 else allowed
+    region = connected_from(seed & core, core)
+    for _ in range(2 * gap):  # then a few steps on: pockets beside a thin product (a chain) are reached too
+        region = dilate(region, 1) & allowed
+    return region
+
+
+def enclosed_holes(seeds: np.ndarray, passable: np.ndarray, resid: np.ndarray, noise: float, gap: int,
+                   max_holes: int = 8) -> np.ndarray:
+    """Backdrop enclosed by the product (inside a bangle, between arm and body), grown from `seeds` through
+    `passable` (almost exactly backdrop colour), one hole at a time.
+
+    A hole is kept only if, as a whole, it is about as flat as the backdrop (robust spread of `resid`, the
+    difference from the backdrop surface, within 2.5x the backdrop's noise): a patch of a grey T-shirt that
+    has the sweep's tone carries the T-shirt's folds, and stays a T-shirt.
+    """
+    holes, remaining = np.zeros_like(seeds), seeds.copy()
+    for _ in range(max_holes):
+        first = np.flatnonzero(remaining)[:1]
+        if first.size == 0:
+            break
+        one = np.zeros_like(seeds)
+        one.flat[first] = True
+        region = grow_backdrop(one, passable, gap) | one
+        remaining &= ~region
+        if _robust_spread(resid[region]) <= 2.5 * noise + 0.5:
+            holes |= region
+    return holes
+
+
+def find_backdrop(arr: np.ndarray, cfg: BackdropConfig) -> Backdrop:
+    """Model the backdrop of a float (h, w, 3) array: a smooth surface, then the region grown from the border.
+
+    The region grows through backdrop-coloured pixels but not across the product's outline (nor through a
+    gap in it); the outline's own pixels then take the alpha their colour gives them, which feathers the
+    product's edge into the backdrop instead of cutting it.
+    """
+    h, w, _ = arr.shape
+    ring = border_mask(h, w, max(1, min(h, w) // 50))
+    colour = np.median(arr[ring], axis=0)
+    surface = fit_surface(arr, ring, cfg)
     alpha = backdrop_alpha(arr, surface, cfg)
-    # grow through backdrop-coloured pixels but not across an edge (a light grey shirt on a grey sweep);
-    # the edge pixels themselves get their colour alpha back by one dilation (feathered boundary)
-    allowed = (alpha > 0) & _smooth_pixels(arr, surface, cfg.edge_step)
-    outer = connected_from(ring & (alpha >= 0.5), allowed)
+    noise = noise_level(arr, surface, ring & (alpha >= 0.99))
+    allowed = (alpha > 0.25) & ~outline(arr, surface, cfg, noise)
+    gap = max(1, round(cfg.gap_radius * min(h, w) / 225)) if cfg.gap_radius else 0  # catalogue photos: 225 wide
+    outer = grow_backdrop(ring & (alpha >= 0.5), allowed, gap)
+    seeds = _enclosed_backdrop(arr, surface, cfg, noise) & ~dilate(outer, 2 * gap + 2)
+    holes = enclosed_holes(seeds, allowed & (alpha >= 0.9), arr - surface, noise, gap)
     noise = noise_level(arr, surface, outer & (alpha >= 0.99))
-    holes = connected_from(_enclosed_backdrop(arr, surface, cfg, noise) & ~outer, allowed)
     alpha = alpha * dilate(outer | holes, 1)
     return Backdrop(colour, surface, alpha, float((alpha[ring] >= 0.5).mean()), noise)
 

@@ -2,8 +2,9 @@
 
 The steps (`ml.enhance.EnhanceConfig`) are switched on and off with PRODIMG["ENHANCE"]. Photos smaller than
 the target size are enlarged by the active super-resolution model only when its recorded held-out PSNR beats
-bicubic; otherwise bicubic is used. Renditions (WebP, JPEG, AVIF where Pillow has it) travel with the result
-and are stored by the job's commit step next to the main file.
+bicubic; otherwise bicubic is used. Renditions (WebP and JPEG; AVIF too where Pillow has it and
+PRODIMG["ENHANCE"]["rendition_formats"] asks for it, since it costs as much as the rest together) travel with
+the result and are stored by the job's commit step next to the main file.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from .jobs import JobError, Result
 log = logging.getLogger(__name__)
 
 SR_SWITCH = "super_resolution"  # the one key of PRODIMG["ENHANCE"] that is not an EnhanceConfig field
-_TUPLE_FIELDS = {"target_size", "rendition_sizes", "rendition_formats", "contrast_percentiles"}
+_TUPLE_FIELDS = {"target_size", "rendition_sizes", "rendition_formats", "contrast_percentiles", "exposure_white"}
 
 
 def enhance_config(overrides: dict | None = None) -> EnhanceConfig:

@@ -3,16 +3,19 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, ImageFilter, features
+from PIL import Image, ImageCms, ImageDraw, ImageFilter, features
 
-from ml.backdrop import connected_from
-from ml.enhance import EnhanceConfig, enhance, renditions, to_srgb
+from ml.backdrop import BackdropConfig, connected_from, find_backdrop
+from ml.enhance import EnhanceConfig, enhance, renditions, to_srgb, tone_curve
+from ml.quality import QualityConfig, assess
 
 SMALL = dict(target_size=(60, 80), rendition_sizes=((30, 40),), rendition_formats=("webp", "jpeg"))
 ONLY_BACKGROUND = EnhanceConfig(
-    trim=False, white_balance=False, contrast=False, centre=False, upscale=False,
+    trim=False, exposure=False, white_balance=False, contrast=False, centre=False, upscale=False,
     target_size=(90, 120), rendition_sizes=(),
 )
+EXPOSURE_ONLY = EnhanceConfig(trim=False, white_balance=False, background=False, contrast=False, centre=False,
+                              upscale=False, target_size=(90, 120), rendition_sizes=())
 
 
 def product_photo(size=(90, 120), bg=(225, 225, 225), box=None, colour=(180, 40, 40), shadow=False, seed=0):
@@ -175,7 +178,7 @@ def test_colour_cast_is_reduced_within_bounds():
 
 def test_steps_can_be_switched_off():
     photo, _ = product_photo()
-    off = EnhanceConfig(exif=False, trim=False, white_balance=False, background=False, contrast=False,
+    off = EnhanceConfig(exif=False, trim=False, exposure=False, white_balance=False, background=False, contrast=False,
                         centre=False, upscale=False, target_size=(90, 120), rendition_sizes=())
     result = enhance(photo, off)
     assert result.steps_applied == [] and result.renditions == {}
@@ -208,3 +211,104 @@ def test_flood_fill_follows_a_winding_corridor():
 def test_details_are_json():
     photo, _ = product_photo(shadow=True)
     json.dumps(enhance(photo, EnhanceConfig(**SMALL)).details)
+
+
+# ---------------------------------------------------------------- exposure
+def darkened(photo: Image.Image, gain: float) -> Image.Image:
+    return Image.fromarray((np.asarray(photo, dtype=np.float32) * gain + 0.5).astype(np.uint8))
+
+
+@pytest.mark.parametrize("gain", [0.5, 0.7])
+def test_an_under_exposed_photo_is_brought_back_to_its_exposure(gain):
+    photo, (x0, y0, x1, y1) = product_photo(bg=(250, 250, 250))
+    dark = darkened(photo, gain)
+    result = enhance(dark, EXPOSURE_ONLY)
+    assert "exposure" in result.steps_applied
+    before, after = np.asarray(photo, dtype=np.float32), np.asarray(result.image, dtype=np.float32)
+    assert 245 <= after[:4, :4].mean() <= 254  # the backdrop is white again, and not clipped
+    product = (slice(y0 + 1, y1 - 1), slice(x0 + 1, x1 - 1))
+    assert np.abs(after[product] - before[product]).mean() < 8  # the product's colours come back too
+    assert np.abs(np.asarray(dark, dtype=np.float32)[product] - before[product]).mean() > 20
+    quality = QualityConfig(target_size=(90, 120))
+    assert "dark" in assess(dark, quality).reasons and "dark" not in assess(result.image, quality).reasons
+
+
+def test_a_well_exposed_photo_is_left_exactly_as_it_is():
+    for bg in ((255, 255, 255), (225, 225, 225)):  # white, and a deliberate grey sweep
+        photo, _ = product_photo(bg=bg, colour=(40, 40, 60))  # a dark product: nothing near white but the sweep
+        result = enhance(photo, EXPOSURE_ONLY)
+        assert "exposure" not in result.steps_applied
+        assert result.image.tobytes() == photo.tobytes()
+
+
+def test_tone_curve_brightens_without_clipping_highlights():
+    lut = tone_curve(2.0, 235.0).astype(int)  # a photo darkened to half: its levels are 0-127
+    assert (np.diff(lut) >= 0).all()  # monotone: no tone reversal
+    assert lut[50] == 100 and lut[100] == 200  # linear gain below the knee
+    assert lut[127] < 255 and len(np.unique(lut[:128])) >= 120  # the shoulder: highlights stay distinct
+
+
+# ---------------------------------------------------------------- light products on grey
+def light_product_on_grey(size=(120, 160), bg=205.0, seed=0):
+    """A white garment on a grey sweep with a vignette; one side of it is in shade, down to the sweep's own
+    tone, so only its soft outline (a thin seam shadow, blurred over ~1 px) tells it from the backdrop.
+    Returns (image, mask)."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    sweep = bg * (1 - 0.06 * (((xx - w / 2) / (w / 2)) ** 2 + ((yy - 0.4 * h) / (0.6 * h)) ** 2))
+    box = (w // 4, h // 6, 3 * w // 4, 5 * h // 6)
+    shape, seam = Image.new("L", size, 0), Image.new("L", size, 0)
+    ImageDraw.Draw(shape).rounded_rectangle(box, radius=8, fill=255)
+    ImageDraw.Draw(seam).rounded_rectangle(box, radius=8, outline=255, width=1)
+    blur = lambda m: np.asarray(m.filter(ImageFilter.GaussianBlur(0.8)), dtype=np.float32) / 255.0  # noqa: E731
+    shade = 248.0 - 45.0 * np.clip((xx - w / 2) / (w / 4), 0, 1)  # 248 on the lit side, 203 on the shaded one
+    arr = blur(shape) * shade + (1 - blur(shape)) * sweep
+    arr *= 1 - 0.15 * blur(seam)
+    arr = arr[..., None] + rng.normal(0, 1.2, (h, w, 3))
+    return Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8)), np.asarray(shape) > 127
+
+
+def test_a_light_product_on_grey_keeps_its_pixels_while_the_backdrop_turns_white():
+    photo, mask = light_product_on_grey()
+    cfg = EnhanceConfig(**{**ONLY_BACKGROUND.__dict__, "target_size": photo.size})
+    result = enhance(photo, cfg)
+    assert "background" in result.steps_applied
+    before, after = np.asarray(photo, dtype=np.int16), np.asarray(result.image, dtype=np.int16)
+    inner = ~np.asarray(Image.fromarray(~mask).filter(ImageFilter.MaxFilter(5)))  # 2 px in from the edge
+    kept = (np.abs(after[inner] - before[inner]).max(axis=-1) <= 8).mean()
+    assert kept >= 0.97
+    clear = ~np.asarray(Image.fromarray(mask).filter(ImageFilter.MaxFilter(9)))  # 4 px clear of the product
+    assert (after[clear] == 255).all(axis=-1).mean() >= 0.98
+
+
+def test_backdrop_enclosed_by_a_product_is_whitened_but_a_product_patch_of_backdrop_tone_is_not():
+    w, h, bg = 120, 160, 210.0
+    rng = np.random.default_rng(1)
+    arr = np.full((h, w, 3), bg, dtype=np.float32)
+    ring = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(ring).ellipse((15, 40, 105, 140), outline=255, width=14)  # a bangle: backdrop inside it
+    arr[np.asarray(ring) > 0] = (90, 40, 110)
+    # a grey skirt with a dark hem all round, lit to exactly the backdrop's tone in the middle, shaded at the sides
+    arr[4:36, 30:90] = 120.0
+    x = np.arange(56, dtype=np.float32)
+    arr[6:34, 32:88] = (bg * (1.0 - 0.2 * ((x - 27.5) / 27.5) ** 2))[None, :, None]
+    arr += rng.normal(0, 1.0, arr.shape)
+    alpha = find_backdrop(arr.astype(np.float32), BackdropConfig()).alpha
+    assert alpha[80:100, 50:70].mean() > 0.95  # inside the bangle: backdrop
+    assert alpha[10:30, 50:70].mean() < 0.2  # the middle of the skirt: product
+
+
+def test_enhancement_of_dark_and_grey_photos_is_deterministic():
+    for photo in (darkened(product_photo(bg=(250, 250, 250), seed=2)[0], 0.55), light_product_on_grey(seed=3)[0]):
+        a, b = enhance(photo, EnhanceConfig(**SMALL)), enhance(photo, EnhanceConfig(**SMALL))
+        assert a.steps_applied == b.steps_applied and a.details == b.details
+        assert a.image.tobytes() == b.image.tobytes() and a.renditions == b.renditions
+
+
+def test_avif_is_opt_in():
+    assert "avif" not in EnhanceConfig().rendition_formats
+    photo, _ = product_photo()
+    out = renditions(photo, [(30, 40)], ("webp", "jpeg", "avif"))
+    assert set(out) >= {"30x40.webp", "30x40.jpeg"}
+    assert ("30x40.avif" in out) == features.check("avif")

@@ -46,6 +46,24 @@ def test_enhanced_image_is_white_centred_target_sized_with_renditions(settings):
             assert f"{im.width}x{im.height}" == key.split(".")[0]
 
 
+def test_an_under_exposed_photo_comes_back_no_longer_dark(settings):
+    small_enhancement(settings, exposure_white=[185, 210])  # a JSON list, as a settings file would have it
+    arr = np.asarray(make_image((60, 80)), dtype=np.float32) * 0.5  # half the light: white is now 128
+    job = enhance_job(make_product_image(image=Image.fromarray((arr + 0.5).astype(np.uint8))))
+    assert job.status == "succeeded", job.error
+    params = job.results.get().params
+    assert "exposure" in params["steps"] and params["details"]["exposure"]["gain"] > 1.8
+    assert "dark" in params["quality_before"]["reasons"]
+    assert "dark" not in params["quality_after"]["reasons"]
+
+
+def test_exposure_can_be_switched_off_in_settings(settings):
+    small_enhancement(settings, exposure=False)
+    arr = np.asarray(make_image((60, 80)), dtype=np.float32) * 0.5
+    job = enhance_job(make_product_image(image=Image.fromarray((arr + 0.5).astype(np.uint8))))
+    assert "exposure" not in job.results.get().params["steps"]
+
+
 def test_steps_can_be_switched_off_in_settings(settings):
     small_enhancement(settings, background=False, centre=False)
     job = enhance_job(make_product_image(image=grey_off_centre()))
