@@ -47,7 +47,7 @@ DEFAULTS = {
     "LONG_CLUSTER": "prodimg-long",  # django-q2 ALT_CLUSTERS name for long work (training), so it never blocks jobs  # run a job in the enqueuing process (tests, `prodimg_backfill --inline`)
     "JOB_LEASE_SECONDS": 120,  # a running job whose heartbeat is older than this is picked up again
     "JOB_RETRY_BACKOFF_SECONDS": 10,  # doubled after each failed attempt
-    "JOB_QUEUE_STALE_SECONDS": 600,  # a queued job untouched for this long is enqueued again
+    "JOB_QUEUE_STALE_SECONDS": 600,  # a queued job this old is enqueued again if the broker lost its message
     # abuse: images a (non-superuser) user may queue per window, 0 for no limit
     "RATE_LIMIT_IMAGES": 200,
     "RATE_LIMIT_WINDOW_SECONDS": 3600,

@@ -17,7 +17,8 @@ from datetime import timedelta
 from typing import Callable, Iterable
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import Error as DatabaseFault
+from django.db import IntegrityError, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -115,8 +116,24 @@ def run_job(job_id: int) -> ImageJob | None:
         _fail(job, token, str(exc))
     except Exception as exc:  # transient (database, memory, bugs): retry with backoff, then fail
         log.exception("prodimg job %s attempt %s failed", job.pk, job.attempts)
+        _reconnect_if_broken()
         _retry_or_fail(job, token, f"{type(exc).__name__}: {exc}")
     return ImageJob.objects.get(pk=job_id)
+
+
+def _reconnect_if_broken() -> None:
+    """Drop the database connection if the failure killed it (server restarted, backend terminated, network
+    cut), so that recording the failure opens a fresh one instead of failing the same way and leaving the job
+    to the reaper. A connection inside the caller's transaction is left alone: closing it would break that."""
+    conn = transaction.get_connection(router.db_for_write(ImageJob))
+    if conn.connection is None or conn.in_atomic_block:
+        return
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseFault:
+        log.warning("prodimg: the database connection broke during a job; reconnecting")
+        conn.close()
 
 
 def _claim(job_id: int) -> str | None:
@@ -183,15 +200,18 @@ def _commit(job: ImageJob, token: str, results: list[Result]) -> None:
     delete_unreferenced_files(job)  # what an earlier, killed attempt wrote before it could commit
     try:
         with transaction.atomic():
-            done = set(GeneratedImage.objects.filter(job=job).values_list("slot", flat=True))
-            for slot, result in enumerate(results):
-                if slot not in done:
-                    written.append(_store(job, slot, result))
+            # The guarded UPDATE comes first: it locks the job's row (a worker claiming it after a lapsed lease
+            # waits, then finds it succeeded) and on SQLite takes the write lock at once; a transaction that
+            # read first could not be upgraded while another worker writes ("database is locked", no waiting).
             finished = ImageJob.objects.filter(pk=job.pk, worker=token, status=ImageJob.Status.RUNNING).update(
                 status=ImageJob.Status.SUCCEEDED, progress=1.0, error="", finished_at=timezone.now()
             )
             if not finished:
                 raise LostLease(f"job {job.pk} was taken over by another worker")
+            done = set(GeneratedImage.objects.filter(job=job).values_list("slot", flat=True))
+            for slot, result in enumerate(results):
+                if slot not in done:
+                    written.append(_store(job, slot, result))
     except (IntegrityError, LostLease):
         _delete_files(written)  # another worker committed this job first: its results stand
         return
@@ -281,15 +301,47 @@ def reap(now=None) -> list[int]:
     """Enqueue again the jobs whose worker vanished, whose retry is due, or whose doorbell was lost."""
     now = now or timezone.now()
     lapsed = now - timedelta(seconds=prodimg_settings.JOB_LEASE_SECONDS)
-    stale = now - timedelta(seconds=prodimg_settings.JOB_QUEUE_STALE_SECONDS)
     due = ImageJob.objects.filter(
         Q(status=ImageJob.Status.RUNNING, heartbeat_at__lt=lapsed)
         | Q(status=ImageJob.Status.QUEUED, not_before__isnull=False, not_before__lte=now)
-        | Q(status=ImageJob.Status.QUEUED, enqueued_at__isnull=True, created_at__lt=stale)
-        | Q(status=ImageJob.Status.QUEUED, enqueued_at__lt=stale)
     )
-    ids = list(due.values_list("pk", flat=True)[:1000])
+    ids = list(due.values_list("pk", flat=True)[:REAP_BATCH])
+    ids += lost_doorbells(now, REAP_BATCH - len(ids))
     for pk in ids:
         ImageJob.objects.filter(pk=pk, status=ImageJob.Status.QUEUED).update(not_before=None)
         enqueue(pk)
     return ids
+
+
+REAP_BATCH = 1000  # jobs enqueued again per run of the reaper (it runs every minute)
+
+
+def lost_doorbells(now, limit: int) -> list[int]:
+    """Queued jobs whose doorbell is older than JOB_QUEUE_STALE_SECONDS, as many as the broker has lost.
+
+    A long backlog is not a lost doorbell: ringing every waiting job again on each run would add a duplicate
+    message per job every JOB_QUEUE_STALE_SECONDS, and the workers would spend their time on claims that fail.
+    So only the shortfall is rung (queued jobs minus messages waiting in the broker), oldest first; a broker that
+    cannot tell (or is down) counts as empty. A job waiting for its retry's backoff has no doorbell to lose.
+    """
+    stale = now - timedelta(seconds=prodimg_settings.JOB_QUEUE_STALE_SECONDS)
+    waiting = ImageJob.objects.filter(status=ImageJob.Status.QUEUED, not_before__isnull=True)
+    old = waiting.filter(Q(enqueued_at__isnull=True, created_at__lt=stale) | Q(enqueued_at__lt=stale))
+    if limit <= 0 or not old.exists():
+        return []
+    missing = min(waiting.count() - doorbells_waiting(), limit)
+    oldest = old.order_by(F("enqueued_at").asc(nulls_first=True), "pk")
+    return list(oldest.values_list("pk", flat=True)[:missing]) if missing > 0 else []
+
+
+def doorbells_waiting() -> int:
+    """Messages waiting in django-q2's queue (0 when jobs run inline, or when the broker cannot say)."""
+    if prodimg_settings.RUN_JOBS_INLINE:
+        return 0
+    from django_q.brokers import get_broker
+
+    try:
+        return int(get_broker().queue_size() or 0)
+    except Exception:  # the broker is down: count every doorbell as lost
+        log.warning("prodimg: could not read the broker's queue size", exc_info=True)
+        return 0

@@ -3,8 +3,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -12,15 +10,7 @@ from django.db import connection
 from prodimg_plugin.models import GeneratedImage, ImageJob
 from prodimg_plugin.services import jobs
 from prodimg_plugin.services.variants import variant_params
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{s['NAME']}"
-    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+from tests.plugin.processes import ROOT, database_url, wait_for
 
 
 @pytest.fixture
@@ -37,15 +27,6 @@ def worker(settings, transactional_db):
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-
-
-def wait_for(predicate, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def test_a_separate_qcluster_process_runs_the_jobs(worker, gan_version, three_images):
