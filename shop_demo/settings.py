@@ -84,6 +84,21 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Production: one object store every web and worker process sees (django-storages, credentials from the
+# environment: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or a role). Unset, files go under MEDIA_ROOT.
+if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+    STORAGES = {
+        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+            "bucket_name": os.environ["AWS_STORAGE_BUCKET_NAME"],
+            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL"),  # MinIO, Ceph, R2, ...; unset for AWS
+            "region_name": os.environ.get("AWS_S3_REGION_NAME"),
+            "default_acl": "private",  # unapproved images must not be public
+            "querystring_auth": True,  # signed URLs for the admin's previews
+            "file_overwrite": False,
+        }},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 
