@@ -1,9 +1,12 @@
 """A product's candidate images: its original photos and its APPROVED generated images, nothing else.
 
 Candidate lists are cached per product (PRODIMG["CANDIDATES_CACHE_SECONDS"]) and dropped as soon as a
-generated image is approved, rejected, changed or deleted, or a host image is saved or deleted.
+generated image is approved, rejected, changed or deleted, or a host image is saved or deleted. A page of
+products reads them together (`candidates_for_many`: one cache read, and two queries for all the misses).
 """
 from __future__ import annotations
+
+from collections import defaultdict
 
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
@@ -31,20 +34,44 @@ def candidates_for(product) -> list[Candidate]:
     return found
 
 
+def candidates_for_many(products) -> dict:
+    """product pk -> candidates, for a page of products: one cache read, two queries for those not cached."""
+    products = {p.pk: p for p in products}
+    keys = {cache_key(pk): pk for pk in products}
+    hits = cache.get_many(list(keys))
+    found = {keys[key]: value for key, value in hits.items()}
+    missing = [p for pk, p in products.items() if pk not in found]
+    if missing:
+        built = build_many(missing)
+        timeout = prodimg_settings.CANDIDATES_CACHE_SECONDS
+        cache.set_many({cache_key(pk): value for pk, value in built.items()}, timeout)
+        found.update(built)
+    return found
+
+
 def build(product) -> list[Candidate]:
     """Candidates read from the database (no cache)."""
+    return build_many([product])[product.pk]
+
+
+def build_many(products) -> dict:
+    """product pk -> candidates, read from the database (no cache) with two queries for all the products."""
     model = get_image_model()
     field = prodimg_settings.PRODUCT_FIELD
-    images = [i for i in model._default_manager.filter(**{field: product.pk}).select_related(field)
+    by_product = {p.pk: p for p in products}
+    images = [i for i in model._default_manager.filter(**{f"{field}__in": list(by_product)}).select_related(field)
               .order_by(*(model._meta.ordering or ["pk"])) if image_file(i)]
     by_id = {i.pk: i for i in images}
+    out = defaultdict(list)
+    for image in images:
+        out[product_id_of(image)].append(_original(image, by_product[product_id_of(image)]))
     approved = GeneratedImage.objects.filter(source_id__in=by_id, status=GeneratedImage.Status.APPROVED)
-    out = [_original(image, product) for image in images]
     for generated in approved.order_by("created_at", "slot", "pk"):
         generated.source = by_id[generated.source_id]  # already loaded: no query per image
         if generated.image:
-            out.append(_generated(generated, product))
-    return out
+            pk = product_id_of(generated.source)
+            out[pk].append(_generated(generated, by_product[pk]))
+    return {pk: out[pk] for pk in by_product}
 
 
 def _original(image, product) -> Candidate:

@@ -1,8 +1,9 @@
 """Storefront events: impressions (logged server-side when an image is chosen), clicks, add-to-cart, purchases.
 
-Impressions of one page are buffered and written together when the request finishes (one INSERT, not one
-per product card). Events from the API are checked as a batch: one bad event and nothing of the batch is
-stored. Each stored impression sends `image_shown`; each click, add-to-cart or purchase sends `image_clicked`.
+Impressions of one page are buffered, then built and written together when the request finishes (one INSERT,
+not one per product card; a WSGI server has sent the response by then; a failure is logged with the lost
+decision ids). Events from the API are checked as a batch: one bad event and nothing of the batch is stored.
+Each stored impression sends `image_shown`; each click, add-to-cart or purchase sends `image_clicked`.
 """
 from __future__ import annotations
 
@@ -40,41 +41,53 @@ class InvalidEvents(Exception):
 # ----------------------------------------------------------------------------- impressions
 
 def log_impression(shopper: ShopperContext, decision, position: int | None = None, page: str = "",
-                   buffered: bool = True) -> ImageEvent:
-    """Log that `decision`'s image was shown; buffered until the request ends unless `buffered` is False."""
-    event = ImageEvent(type=ImageEvent.Type.IMPRESSION, user_id=shopper.user_id,
-                       session_key="" if shopper.user_id else shopper.session_key, product_id=decision.product_id,
-                       source_id=decision.candidate.source_id, generated_id=decision.candidate.generated_id,
-                       position=position, page=(page or "")[:200], propensity=decision.propensity,
-                       recommender=decision.recommender[:100], decision_id=decision.decision_id,
-                       candidates=decision.candidates_log(), created_at=shopper.at or timezone.now())
+                   buffered: bool = True) -> ImageEvent | None:
+    """Log that `decision`'s image was shown: stored now (and returned) when `buffered` is False, else kept
+    until the request ends (the row is built then too: after the response, not while the shopper waits)."""
+    shown = (shopper, decision, position, page, shopper.at or timezone.now())
     if not buffered:
-        return record([event])[0]
+        return record([impression(*shown)])[0]
     pending = _pending.get()
     if pending is None:
         pending = []
         _pending.set(pending)
-    pending.append(event)
+    pending.append(shown)
     if len(pending) >= FLUSH_AT:
         flush()
-    return event
+    return None
+
+
+def impression(shopper: ShopperContext, decision, position: int | None, page: str, at) -> ImageEvent:
+    """The (unsaved) ImageEvent of a decision shown at `at`."""
+    return ImageEvent(type=ImageEvent.Type.IMPRESSION, user_id=shopper.user_id,
+                      session_key="" if shopper.user_id else shopper.session_key, product_id=decision.product_id,
+                      source_id=decision.candidate.source_id, generated_id=decision.candidate.generated_id,
+                      position=position, page=(page or "")[:200], propensity=decision.propensity,
+                      recommender=decision.recommender[:100], decision_id=decision.decision_id,
+                      candidates=decision.candidates_log(), created_at=at)
 
 
 def flush() -> int:
-    """Write the buffered impressions; returns how many."""
+    """Write the buffered impressions in one INSERT; returns how many. If that fails they are logged as lost
+    (with their decision ids) and the error is raised."""
     pending = _pending.get()
     if not pending:
         return 0
     _pending.set(None)
-    record(pending)
+    try:
+        record([impression(*shown) for shown in pending])
+    except Exception:
+        log.exception("recording %d buffered impressions failed (decisions %s)", len(pending),
+                      ", ".join(shown[1].decision_id for shown in pending))
+        raise
     return len(pending)
 
 
 def _flush_at_end(sender=None, **kwargs) -> None:
     try:
         flush()
-    except Exception:  # the response has gone: losing a page's impressions must not raise into the server
-        log.exception("could not write buffered impressions")
+    except Exception:  # the response has gone (flush has logged what was lost): never raise into the server
+        pass
 
 
 request_finished.connect(_flush_at_end, dispatch_uid="prodimg-flush-impressions")

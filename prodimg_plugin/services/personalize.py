@@ -1,5 +1,6 @@
 """Which approved image of a product a shopper sees, and learning from what they did.
 
+    personalize.prefetch(request, products)  # optional: a page's products read together, in a few queries
     decision = personalize.show(request, product, position=3, page="/")  # chosen, logged, cached
 
 A decision draws one candidate (an original photo or an APPROVED generated image; nothing else ever reaches
@@ -109,36 +110,86 @@ setting_changed.connect(_reset_on_settings)
 
 # ----------------------------------------------------------------------------- deciding
 
+@dataclass
+class Prefetched:
+    """What one request has read for its product cards, so that each card costs no query of its own."""
+
+    candidates: dict = field(default_factory=dict)  # product pk -> candidates
+    cached: dict = field(default_factory=dict)  # decision cache key -> cached decision (None: not cached)
+    state_fresh: bool = False  # the recommender's state has been checked during this request
+    products: list = field(default_factory=list)  # announced by `prefetch`, read when the first card is shown
+
+
+def prefetch(request, products) -> None:
+    """Announce the products whose cards a page will show: the first `show` of the request reads what they all
+    need (candidates, cached choices) in a few queries and cache reads, instead of a few per card.
+
+    Call it from a view before rendering (e.g. in `get_context_data`). Nothing is read when no personalised
+    image is shown; without it each card reads its own (the same choices, more queries)."""
+    _prefetched(request).products.extend(p for p in products if p is not None)
+
+
+def _prefetched(request) -> Prefetched:
+    page = getattr(request, "_prodimg_page", None)
+    if page is None:
+        page = request._prodimg_page = Prefetched()
+    return page
+
+
+def _read_announced(page: Prefetched, shopper: ShopperContext | None) -> None:
+    products, page.products = [p for p in page.products if p.pk not in page.candidates], []
+    if not products:
+        return
+    page.candidates.update(candidate_lists.candidates_for_many(products))
+    if shopper is not None and not shopper.opted_out:
+        keys = [_decision_key(shopper, p.pk) for p in products]
+        hits = cache.get_many(keys)
+        page.cached.update({key: hits.get(key) for key in keys})
+
+
 def show(request, product, position: int | None = None, page: str = "", buffered: bool = True) -> Decision | None:
     """Choose the image of `product` for the request's shopper and log the impression (None: no images)."""
     shopper = shoppers.context_for_request(request)
-    decision = decide(shopper, product)
+    prefetched = _prefetched(request)
+    _read_announced(prefetched, shopper)
+    decision = decide(shopper, product, prefetched)
     if decision is not None and decision.logged:
         events.log_impression(shopper, decision, position, page, buffered=buffered)
     return decision
 
 
-def decide(shopper: ShopperContext | None, product) -> Decision | None:
-    """The decision for one shopper and product: the cached one while it stands, else a fresh draw."""
-    candidates = candidate_lists.candidates_for(product)
+def decide(shopper: ShopperContext | None, product, prefetched: Prefetched | None = None) -> Decision | None:
+    """The decision for one shopper and product: the cached one while it stands, else a fresh draw.
+
+    `prefetched`: what this request has read for its whole page (see `prefetch`)."""
+    candidates = prefetched.candidates.get(product.pk) if prefetched else None
+    if candidates is None:
+        candidates = candidate_lists.candidates_for(product)
     if not candidates:
         return None
     if shopper is None or shopper.opted_out:
         return _deterministic(product, candidates, "original", logged=False)
     key = _decision_key(shopper, product.pk)
-    decision = _from_cache(cache.get(key), product, candidates)
+    hit = prefetched.cached[key] if prefetched and key in prefetched.cached else cache.get(key)
+    decision = _from_cache(hit, product, candidates)
     if decision is None:
-        decision = _choose(shopper, product, candidates)
+        decision = _choose(shopper, product, candidates, prefetched)
         if not (decision.exploring or decision.provisional):
-            cache.set(key, _to_cache(decision, candidates), prodimg_settings.PERSONALIZE_CACHE_SECONDS)
+            entry = _to_cache(decision, candidates)
+            cache.set(key, entry, prodimg_settings.PERSONALIZE_CACHE_SECONDS)
+            if prefetched is not None:
+                prefetched.cached[key] = entry  # the same product twice on a page: the same choice
     return decision
 
 
-def _choose(shopper: ShopperContext, product, candidates: list[Candidate]) -> Decision:
+def _choose(shopper: ShopperContext, product, candidates: list[Candidate], page: Prefetched | None = None) -> Decision:
     allowed = filtered(shopper, product, candidates)
     rt = runtime()
     try:
-        rt.store.refresh(rt.recommender)
+        if page is None or not page.state_fresh:  # one look for a newer state per page, not per card
+            rt.store.refresh(rt.recommender)
+            if page is not None:
+                page.state_fresh = True
         ranked = rt.recommender.rank(shopper, product, allowed)
         chosen, propensities = _checked(ranked, allowed)
     except Exception:
