@@ -87,3 +87,69 @@ def apply_lowres_change(
     out = Image.fromarray((apply_local_affine(full, A, b) * 255 + 0.5).astype(np.uint8))
     ox, oy = (padded.width - original.width) // 2, (padded.height - original.height) // 2
     return out.crop((ox, oy, ox + original.width, oy + original.height))
+
+
+# ---- chroma transfer: recolour what is coloured, leave white and grey alone -------------------------------
+
+def _ycc(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """RGB (..., 3) in [0, 1] -> luma Y (...) and chroma Cb + i Cr (...) as a complex array (BT.601)."""
+    y = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+    return y, (rgb[..., 2] - y) * 0.564 + 1j * (rgb[..., 0] - y) * 0.713
+
+
+def _rgb(y: np.ndarray, c: np.ndarray) -> np.ndarray:
+    r = y + c.imag / 0.713
+    b = y + c.real / 0.564
+    g = (y - 0.299 * r - 0.114 * b) / 0.587
+    return np.stack([r, g, b], axis=-1)
+
+
+def apply_lowres_chroma_change(
+    original: Image.Image,
+    low_before: np.ndarray,
+    low_after: np.ndarray,
+    radius: int = 2,
+    tau: float = 0.03,
+    min_chroma: float = 0.06,
+    hue_cos: float = 0.5,
+) -> Image.Image | None:
+    """Transfer a recolouring as a local complex gain on chroma (and a luma shift weighted by chroma).
+
+    At low resolution, fit in each window the complex k with chroma_after ~ k * chroma_before (a hue rotation
+    and a saturation gain) and the luma shift; upsample both; apply k to the full-size original's own chroma.
+    A white stripe, a white print or the backdrop has no chroma, so it stays as it is, and an edge pixel mixing
+    product and backdrop gets the part of the change its colour carries: no halo. Returns None when the product
+    is nearly achromatic (black, grey, white: nothing for a gain to act on); use `apply_lowres_change` then.
+    Pixels whose hue is more than acos(hue_cos) (60 degrees) from the product's dominant hue are left alone,
+    fading in over that cone, so skin beside a blue shirt keeps its colour.
+    """
+    original = to_rgb(original)
+    h, w = low_before.shape[:2]
+    padded = pad_to_aspect(original, w / h)
+    yb, cb = _ycc(low_before[..., :3].astype(np.float64))
+    ya, ca = _ycc(low_after[..., :3].astype(np.float64))
+    strength = np.abs(cb)
+    if np.percentile(strength, 90) < min_chroma:
+        return None
+    num = box_mean(np.stack([(ca * np.conj(cb)).real, (ca * np.conj(cb)).imag], -1), radius)
+    den = np.maximum(box_mean(strength[..., None] ** 2, radius)[..., 0], 0.0) + tau**2
+    k = (num[..., 0] + 1j * num[..., 1]) / den
+    # luma: the shift where the window is as chromatic as the product, weighted per pixel by chroma below
+    dy = box_mean((ya - yb)[..., None], radius)[..., 0]
+    ref = np.sqrt(np.maximum(box_mean(strength[..., None] ** 2, radius)[..., 0], 0.0))  # cumsum rounding: >= 0
+    coeffs = np.stack([k.real, k.imag, dy, ref], axis=-1)
+    full = np.asarray(padded, dtype=np.float64) / 255.0
+    H, W = full.shape[:2]
+    up = _resize_coeffs(coeffs, (W, H)).astype(np.float64)
+    y, c = _ycc(full)
+    # only colours near the product's own hue take the change: skin next to a blue shirt keeps its colour
+    product = strength > min_chroma
+    dominant = np.sum(cb[product]) / max(np.abs(np.sum(cb[product])), 1e-9)  # unit complex: the product's hue
+    cos = (c * np.conj(dominant)).real / np.maximum(np.abs(c), 1e-9)
+    gate = np.clip((cos - hue_cos) / (1.0 - hue_cos), 0.0, 1.0)
+    weight = gate * np.clip(np.abs(c) / np.maximum(up[..., 3], 1e-3), 0.0, 1.0)
+    gain = 1.0 + gate * (up[..., 0] + 1j * up[..., 1] - 1.0)
+    out = _rgb(y + weight * up[..., 2], c * gain)
+    result = Image.fromarray((np.clip(out, 0.0, 1.0) * 255 + 0.5).astype(np.uint8))
+    ox, oy = (padded.width - original.width) // 2, (padded.height - original.height) // 2
+    return result.crop((ox, oy, ox + original.width, oy + original.height))

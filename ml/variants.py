@@ -26,7 +26,7 @@ from PIL import Image
 from . import checkpoint
 from .gan import Encoder, GANConfig, Generator, truncated_z
 from .gan_train import SAMPLER_KIND
-from .guided import apply_lowres_change
+from .guided import apply_lowres_change, apply_lowres_chroma_change
 from .images import fit, pad_to_aspect, tensor_to_array, tensor_to_pil, to_rgb, to_tensor
 from .vocab import AttributeVocab, UnknownAttributeValue
 
@@ -143,11 +143,14 @@ class VariantGenerator:
         return self.G(z, cond.expand(len(z), -1))  # (k, c, h, w)
 
     def colourways(self, image: Image.Image, attrs: dict, count: int = 3, seed: int = 0,
-                   colours: list[str] | None = None, steps: int = 30) -> list[Variant]:
+                   colours: list[str] | None = None, steps: int = 30, transfer: str = "chroma") -> list[Variant]:
         """The product in other colours, at the original's full resolution.
 
         colours: target colour names (case/space-insensitive; unknown ones raise UnknownAttributeValue);
         default: `count` colours of the vocabulary other than the source's, picked deterministically by seed.
+        transfer: "chroma" (default: a chroma gain where the product has a colour; white prints, stripes, skin of
+        another hue and the backdrop stay as they are) or "affine" (the local affine colour transform everywhere:
+        stronger on pale products, but it tints white details and can leave a halo).
         Returns one Variant per colour (fewer than `count` only if the vocabulary has fewer other colours).
         """
         attr = self._colour_attr()
@@ -160,9 +163,9 @@ class VariantGenerator:
         before = self._low(self._decode(z, src)[0])
         afters = self._decode(z.expand(len(targets), -1), tgt)
         return [
-            Variant(_keep_backdrop(image, apply_lowres_change(image, before, self._low(after))),
+            Variant(_keep_backdrop(image, recolour(image, before, self._low(after), transfer)),
                     {"mode": "colourway", "attribute": attr, "colour": colour, "delivery": "guided-full-res",
-                     "inversion_steps": steps}, seed)
+                     "inversion_steps": steps, "transfer": transfer}, seed)
             for colour, after in zip(targets, afters)
         ]
 
@@ -214,6 +217,15 @@ def product_mask(image: np.ndarray, low: float = 0.04, high: float = 0.12) -> np
     dist = np.abs(image - np.median(border, axis=0)).max(axis=2)  # (h, w)
     mask = np.clip((dist - low) / (high - low), 0.0, 1.0)
     return (mask if mask.mean() > 0.03 else np.ones_like(mask))[..., None]
+
+
+def recolour(image: Image.Image, before: np.ndarray, after: np.ndarray, transfer: str = "chroma") -> Image.Image:
+    """The low-resolution recolouring at full resolution: as a chroma gain where the product has a colour (white
+    stripes, prints and the backdrop stay as they are, no halo), else as a local affine colour transform."""
+    if transfer not in ("chroma", "affine"):
+        raise ValueError(f"transfer must be 'chroma' or 'affine', not {transfer!r}")
+    chroma = apply_lowres_chroma_change(image, before, after) if transfer == "chroma" else None
+    return chroma if chroma is not None else apply_lowres_change(image, before, after)
 
 
 def _keep_backdrop(original: Image.Image, recoloured: Image.Image) -> Image.Image:

@@ -50,3 +50,59 @@ def test_non_matching_aspect_original_is_cropped_back():
     im = make_product(size=(300, 300))
     low = to_array(fit(im, 64, 48))
     assert apply_lowres_change(im, low, low).size == (300, 300)
+
+
+# ---- chroma transfer ----------------------------------------------------------------------------------------
+
+def striped_shirt(colour=(200, 30, 30), skin=None):
+    """A coloured block with wide white stripes on a white backdrop (and optionally a skin-coloured 'arm')."""
+    im = Image.new("RGB", (240, 320), (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    d.rectangle([60, 80, 180, 260], fill=colour)
+    for y in range(100, 250, 24):
+        d.rectangle([60, y, 180, y + 8], fill=(255, 255, 255))
+    if skin:
+        d.rectangle([190, 80, 215, 200], fill=skin)
+    return im
+
+
+def lowres_pair(im, to_rgb_colour):
+    """(before, after) thumbnails as a blurry generator would draw them: the whole product in one new colour."""
+    before = to_array(fit(im, 64, 48)).astype(np.float64)
+    after = before.copy()
+    product = np.abs(before - 1.0).max(axis=2) > 0.1
+    after[product] = np.asarray(to_rgb_colour) / 255.0  # stripes and all: the generator cannot resolve them
+    return before, after
+
+
+def test_chroma_transfer_recolours_the_colour_and_keeps_white_stripes_and_backdrop_white():
+    from ml.guided import apply_lowres_chroma_change
+
+    im = striped_shirt()
+    before, after = lowres_pair(im, (40, 60, 200))
+    out = np.asarray(apply_lowres_chroma_change(im, before, after), dtype=np.int64)
+    red_pixel, stripe_pixel = out[90, 120], out[104, 120]
+    assert red_pixel[2] > red_pixel[0] + 60  # the red fabric turned blue
+    assert (stripe_pixel > 235).all()  # white stripes stay white (the affine transfer tints them)
+    assert (out[20, 20] == 255).all() and (out[300, 230] == 255).all()  # backdrop untouched: no halo
+    affine = np.asarray(apply_lowres_change(im, before, after), dtype=np.int64)
+    assert np.abs(affine[104, 120] - 255).max() > np.abs(stripe_pixel - 255).max()
+
+
+def test_chroma_transfer_leaves_colours_far_from_the_products_hue_alone():
+    from ml.guided import apply_lowres_chroma_change
+
+    im = striped_shirt(colour=(120, 170, 230), skin=(225, 170, 130))  # a light-blue shirt beside skin
+    before, after = lowres_pair(im, (90, 90, 90))
+    out = np.asarray(apply_lowres_chroma_change(im, before, after), dtype=np.int64)
+    assert np.abs(out[140, 202] - np.array([225, 170, 130])).max() <= 6  # the 'arm' keeps its colour
+    shirt = out[90, 120]
+    assert shirt.max() - shirt.min() < 40  # the shirt itself lost most of its blue
+
+
+def test_chroma_transfer_declines_an_achromatic_product():
+    from ml.guided import apply_lowres_chroma_change
+
+    im = striped_shirt(colour=(30, 30, 32))  # black
+    before, after = lowres_pair(im, (200, 30, 30))
+    assert apply_lowres_chroma_change(im, before, after) is None

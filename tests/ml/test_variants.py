@@ -100,6 +100,19 @@ def test_colourways_move_the_product_towards_the_target_colour(vg):
     assert np.array_equal(pixels(blue.image)[:20, :20], pixels(source)[:20, :20])  # the backdrop is untouched
 
 
+def test_both_transfers_recolour_and_an_unknown_transfer_is_refused(vg):
+    source = draw_product("box", "Red", (120, 160))
+    [chroma] = vg.colourways(source, {"kind": "box", "colour": "Red"}, colours=["blue"])
+    [affine] = vg.colourways(source, {"kind": "box", "colour": "Red"}, colours=["blue"], transfer="affine")
+    assert (chroma.params["transfer"], affine.params["transfer"]) == ("chroma", "affine")
+    assert not np.array_equal(pixels(chroma.image), pixels(affine.image))
+    for v in (chroma, affine):
+        r, _, b = pixels(v.image)[60:100, 40:80].reshape(-1, 3).mean(axis=0)
+        assert b > r + 50
+    with pytest.raises(ValueError, match="transfer"):
+        vg.colourways(source, {"kind": "box", "colour": "Red"}, colours=["blue"], transfer="magic")
+
+
 def test_requested_colours_are_matched_loosely_and_unknown_ones_raise(vg):
     source = draw_product("bar", "Blue", (60, 80))
     [navy] = vg.colourways(source, {"kind": "bar", "colour": "Blue"}, colours=["navy-blue"])
