@@ -71,7 +71,14 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # the web process and the qcluster worker write to one file: wait for the lock instead of failing
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=30,
+        # a transaction takes the write lock when it begins: one that read first could not be upgraded while
+        # another process writes ("database is locked" at once, whatever the timeout)
+        transaction_mode="IMMEDIATE",
+        # readers (the storefront) do not wait for a worker's write, nor the worker for them
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    )
     # a file, not memory: the suite starts real `qcluster` processes that must open the test database
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"prodimg-test-{os.getpid()}.sqlite3")}
 
