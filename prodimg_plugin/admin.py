@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from .admin_html import badge, evaluation_report, thumb
+from .admin_html import badge, evaluation_line, evaluation_report, thumb
 from .models import GeneratedImage, ImageJob, ModelVersion
 from .services import registry, review
 
@@ -143,7 +143,7 @@ class ImageJobAdmin(admin.ModelAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "name", "active", "short_sha", "metrics_summary", "created_at")
+    list_display = ("id", "kind", "name", "active", "short_sha", "evaluation_summary", "metrics_summary", "created_at")
     list_filter = ("kind", "active")
     readonly_fields = ("kind", "weights", "sha256", "evaluation", "config", "metrics", "command", "created_at",
                        "active")
@@ -168,6 +168,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def metrics_summary(self, obj):
         flat = {k: v for k, v in (obj.metrics or {}).items() if isinstance(v, (int, float))}
         return ", ".join(f"{k}={v:.3g}" for k, v in list(flat.items())[:4])
+
+    @admin.display(description="Evaluation")
+    def evaluation_summary(self, obj):
+        return evaluation_line((obj.metrics or {}).get("eval"))
 
     @admin.action(description="Make the selected version active (roll out / roll back)", permissions=["train"])
     def make_active(self, request, queryset):

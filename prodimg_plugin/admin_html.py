@@ -50,6 +50,18 @@ def job_line(job):
                        badge(job.status), int(job.progress * 100), error)
 
 
+def evaluation_line(report: dict | None) -> str:
+    """One line for the model version list: what `prodimg_eval` found, or a dash."""
+    if not report:
+        return "—"
+    parts = [f"{name} {pct(acc.get('generated'))}" for name, acc in (report.get("accuracy") or {}).items()]
+    if report.get("fid") is not None:
+        parts.append(f"FID {num(report['fid'], 2)} (floor {num(report.get('fid_floor'), 2)})")
+    if report.get("success") is not None:
+        parts.append(f"edit success {pct(report['success'])}")
+    return ", ".join(parts) or "—"
+
+
 def evaluation_report(report: dict | None):
     """A model version's `prodimg_eval` report as a small table, with its grids (GAN) as images."""
     if not report:

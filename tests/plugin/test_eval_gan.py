@@ -65,6 +65,8 @@ def test_the_admin_shows_the_report_and_its_grids(admin_client, gan_version, sma
     assert "evaluator-FID" in html and f"{report['fid']:.3f}" in html and "colour accuracy" in html
     for name in report["grids"].values():
         assert default_storage.url(name) in html
+    listing = admin_client.get(reverse("admin:prodimg_plugin_modelversion_changelist")).content.decode()
+    assert f"FID {report['fid']:.2f}" in listing and "colour " in listing
 
 
 def test_an_unevaluated_version_says_how_to_evaluate_it(admin_client, gan_version):
