@@ -42,9 +42,9 @@ DEFAULTS = {
     "PURGE_REJECTED_AFTER_DAYS": 0,  # rejected images (files and rows) are purged this long after review
     # jobs
     "JOB_MAX_ATTEMPTS": 3,
-    "RUN_JOBS_INLINE": False,
+    "RUN_JOBS_INLINE": False,  # run a job in the enqueuing process (tests, `prodimg_backfill --inline`)
     "JOB_HANDLERS": {},  # job kind -> dotted path of a handler, replacing the built-in one
-    "LONG_CLUSTER": "prodimg-long",  # django-q2 ALT_CLUSTERS name for long work (training), so it never blocks jobs  # run a job in the enqueuing process (tests, `prodimg_backfill --inline`)
+    "LONG_CLUSTER": "prodimg-long",  # django-q2 ALT_CLUSTERS name for long work (training), so it never blocks jobs
     "JOB_LEASE_SECONDS": 120,  # a running job whose heartbeat is older than this is picked up again
     "JOB_RETRY_BACKOFF_SECONDS": 10,  # doubled after each failed attempt
     "JOB_QUEUE_STALE_SECONDS": 600,  # a queued job this old is enqueued again if the broker lost its message
