@@ -180,3 +180,48 @@ def test_prefetch_without_a_personalised_image_reads_nothing(rf, settings):
         personalize.prefetch(request, products)
     assert not queries.captured_queries
     assert events.flush() == 0
+
+
+def test_the_bundled_image_template_renders_as_the_template_engine_renders_it():
+    """`_render_bundled` is the bundled template, written out: the same bytes for every branch of it."""
+    import hashlib
+    from itertools import product as combinations
+    from pathlib import Path
+
+    from django.template import Context
+    from django.template.loader import get_template
+    from django.utils.safestring import mark_safe
+
+    from prodimg_plugin.recommenders import Candidate
+    from prodimg_plugin.templatetags import prodimg
+
+    found = get_template(prodimg.TEMPLATE)
+    bundled = Path(prodimg.__file__).resolve().parents[1] / "templates" / prodimg.TEMPLATE
+    assert found.origin.name == str(bundled)
+    assert hashlib.sha256(bundled.read_bytes()).hexdigest() == prodimg.BUNDLED_SHA256
+    assert prodimg._template(None)[1] is True
+
+    class Product:
+        def __str__(self):
+            return 'Tee <"big"> & co'
+
+    for alt, (width, height), generated, decision_id, position, size, css_class in combinations(
+            ["", "Navy <b>tee</b> & 'co'", mark_safe("<i>safe</i>")], [(None, None), (600, 800), (1200, 0)],
+            [None, 7], ["", "ab12"], [None, 0, 1234], ["card", "large", mark_safe("x&y")], ["", "a <b> & c"]):
+        image = Candidate("g7" if generated else "s3", 3, generated, "variant" if generated else "original",
+                          "/media/a b&c.png", width, height, alt)
+        decision = personalize.Decision(decision_id, "12345", image, 0.5)
+        values = {"decision": decision, "image": image, "product": Product(), "size": size,
+                  "css_class": css_class, "position": position}
+        expected = found.template.render(Context(values, autoescape=True, use_l10n=False))
+        assert prodimg._render_bundled(**values) == expected
+
+
+def test_a_hosts_own_image_template_is_rendered_instead(settings, tmp_path):
+    (tmp_path / "prodimg_plugin").mkdir()
+    (tmp_path / "prodimg_plugin" / "personalized_image.html").write_text(
+        '<img class="mine" src="{{ image.url }}" data-prodimg-decision="{{ decision.decision_id }}">')
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
+    shop(2)
+    html = Client().get(reverse("catalog:product_list")).content.decode()
+    assert html.count('<img class="mine" src="') == 2 and "prodimg-image--" not in html
