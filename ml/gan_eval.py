@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 from .evaluator import AttributeClassifier
+from .gan import truncated_z
 from .images import tensor_to_pil, uint8_batch_to_tensor
 from .vocab import AttributeVocab
 
@@ -42,8 +43,6 @@ def to_judge(x: torch.Tensor, judge: AttributeClassifier) -> torch.Tensor:
 
 def gan_sampler(G, truncation: float | None = None) -> Sampler:
     """The sampler of an `ml.gan.Generator` (its EMA copy, as exported): z from the (truncated) prior."""
-    from .gan import truncated_z
-
     G.eval()
 
     @torch.no_grad()

@@ -8,8 +8,9 @@ optionally a function adding its command-line options, and register them:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -38,6 +39,48 @@ def num(value, digits: int = 3) -> str:
 
 class EvaluationError(Exception):
     """Nothing to evaluate, or bad options; the message says what to do."""
+
+
+@dataclass
+class JudgedEvalOptions:
+    """What every evaluation judged by the evaluator classifier needs: the data, its split, the evaluator."""
+
+    out_dir: Path = Path("artifacts/eval")
+    from_folder: Path | None = None  # benchmark catalogue: images named in --labels, split column train / test
+    labels: Path | None = None
+    attributes: list[str] = field(default_factory=lambda: ["articleType", "baseColour"])
+    image_column: str = "original"
+    test_split: str = "test"
+    evaluator: Path | None = None  # reuse this evaluator checkpoint when it exists; else train and write it
+    evaluator_minutes: float = 1.0
+    evaluator_size: tuple[int, int] = (64, 48)  # (height, width) the evaluator judges at, whatever the model's
+    seed: int = 0
+
+
+def judged_arguments(parser, defaults: JudgedEvalOptions, out_help: str, split_help: str) -> None:
+    """The command-line options of JudgedEvalOptions' fields (a kind adds its own after these)."""
+    d = defaults
+    parser.add_argument("--out", type=Path, default=d.out_dir, help=f"{out_help} (default {d.out_dir})")
+    parser.add_argument("--from-folder", type=Path,
+                        help="a folder of images named in --labels (default: the catalogue)")
+    parser.add_argument("--labels", type=Path, help="CSV with the image column, the attributes and a split column")
+    parser.add_argument("--attributes", default=",".join(d.attributes), help="CSV columns the model was trained on")
+    parser.add_argument("--image-column", default=d.image_column)
+    parser.add_argument("--test-split", default=d.test_split, help=split_help)
+    parser.add_argument("--evaluator", type=Path, help="reuse this evaluator checkpoint if it exists, else write it")
+    parser.add_argument("--evaluator-minutes", type=float, default=d.evaluator_minutes)
+    parser.add_argument("--seed", type=int, default=d.seed)
+
+
+def judged_options(options: dict) -> dict:
+    """Parsed command-line options -> JudgedEvalOptions' keyword arguments; bad combinations are refused."""
+    if options.get("from_folder") and not options.get("labels"):
+        raise EvaluationError("--from-folder needs --labels CSV")
+    return dict(out_dir=options["out"], from_folder=options.get("from_folder"), labels=options.get("labels"),
+                attributes=[a.strip() for a in options["attributes"].split(",") if a.strip()],
+                image_column=options["image_column"], test_split=options["test_split"],
+                evaluator=options.get("evaluator"), evaluator_minutes=options["evaluator_minutes"],
+                seed=options["seed"])
 
 
 @dataclass

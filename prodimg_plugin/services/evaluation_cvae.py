@@ -11,7 +11,7 @@ import csv
 import logging
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -26,7 +26,7 @@ from ml.vocab import AttributeVocab
 
 from ..host import attributes_of, get_image_model
 from . import datasets, registry
-from .evaluation import EVALUATIONS, Evaluation, EvaluationError
+from .evaluation import EVALUATIONS, Evaluation, EvaluationError, JudgedEvalOptions, judged_arguments, judged_options
 from .evaluation import num as _num
 from .evaluation import pct as _pct
 from .images import BadSourceImage, open_source
@@ -37,20 +37,11 @@ PSNR_CAP = 100.0  # dB stored for an exact null edit (JSON has no infinity)
 
 
 @dataclass
-class CvaeEvalOptions:
+class CvaeEvalOptions(JudgedEvalOptions):
     out_dir: Path = Path("artifacts/eval/cvae")
-    from_folder: Path | None = None  # benchmark catalogue: images named in --labels, split column train / test
-    labels: Path | None = None
-    attributes: list[str] = field(default_factory=lambda: ["articleType", "baseColour"])
-    image_column: str = "original"
-    test_split: str = "test"
-    evaluator: Path | None = None  # reuse this evaluator checkpoint when it exists; else train and write it
-    evaluator_minutes: float = 1.0
-    evaluator_size: tuple[int, int] = (64, 48)  # (height, width) the evaluator judges at, whatever the CVAE's
     colours: int = 10  # the commonest colours of the train split are the edit targets
     max_images: int = 60  # held-out originals edited (x up to `colours` targets each)
     grid_rows: int = 6
-    seed: int = 0
 
 
 @dataclass
@@ -252,32 +243,16 @@ def draw_grid(rows: list[list[Image.Image]], targets: list[str], path: Path, cel
 def cvae_arguments(parser) -> None:
     """The command-line options of `prodimg_eval cvae` (CvaeEvalOptions' fields)."""
     d = CvaeEvalOptions()
-    parser.add_argument("--out", type=Path, default=d.out_dir,
-                        help=f"grid PNG and evaluator go here (default {d.out_dir})")
-    parser.add_argument("--from-folder", type=Path,
-                        help="a folder of images named in --labels (default: the catalogue)")
-    parser.add_argument("--labels", type=Path, help="CSV with the image column, the attributes and a split column")
-    parser.add_argument("--attributes", default=",".join(d.attributes), help="CSV columns the model was trained on")
-    parser.add_argument("--image-column", default=d.image_column)
-    parser.add_argument("--test-split", default=d.test_split, help="split whose originals are edited")
-    parser.add_argument("--evaluator", type=Path, help="reuse this evaluator checkpoint if it exists, else write it")
-    parser.add_argument("--evaluator-minutes", type=float, default=d.evaluator_minutes)
+    judged_arguments(parser, d, "grid PNG and evaluator go here", "split whose originals are edited")
     parser.add_argument("--colours", type=int, default=d.colours, help="edit to the N commonest colours")
     parser.add_argument("--max-images", type=int, default=d.max_images, help="held-out originals edited")
     parser.add_argument("--grid-rows", type=int, default=d.grid_rows)
-    parser.add_argument("--seed", type=int, default=d.seed)
 
 
 def run_cvae(options: dict) -> dict:
     """`prodimg_eval cvae`: parsed options -> the report (also stored on the active CVAE's ModelVersion)."""
-    if options.get("from_folder") and not options.get("labels"):
-        raise EvaluationError("--from-folder needs --labels CSV")
-    opts = CvaeEvalOptions(
-        out_dir=options["out"], from_folder=options.get("from_folder"), labels=options.get("labels"),
-        attributes=[a.strip() for a in options["attributes"].split(",") if a.strip()],
-        image_column=options["image_column"], test_split=options["test_split"], evaluator=options.get("evaluator"),
-        evaluator_minutes=options["evaluator_minutes"], colours=options["colours"], max_images=options["max_images"],
-        grid_rows=options["grid_rows"], seed=options["seed"])
+    opts = CvaeEvalOptions(**judged_options(options), colours=options["colours"], max_images=options["max_images"],
+                           grid_rows=options["grid_rows"])
     try:
         return evaluate_cvae(opts)
     except ModelUnavailable as exc:

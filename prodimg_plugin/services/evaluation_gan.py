@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from io import BytesIO
 from pathlib import Path
@@ -25,7 +25,8 @@ from ml import evaluator, gan_eval
 from ml.images import fit
 
 from . import datasets, registry
-from .evaluation import EVALUATIONS, Evaluation, EvaluationError, num, pct
+from .evaluation import EVALUATIONS, Evaluation, EvaluationError, JudgedEvalOptions, judged_arguments, judged_options
+from .evaluation import num, pct
 from .evaluation_cvae import attribute_named, catalogue_splits, load_or_train_evaluator
 from .registry import ModelUnavailable
 
@@ -34,22 +35,13 @@ GRID_DIR = "prodimg/eval/gan"
 
 
 @dataclass
-class GanEvalOptions:
+class GanEvalOptions(JudgedEvalOptions):
     out_dir: Path = Path("artifacts/eval/gan")
-    from_folder: Path | None = None  # benchmark catalogue: images named in --labels, split column train / test
-    labels: Path | None = None
-    attributes: list[str] = field(default_factory=lambda: ["articleType", "baseColour"])
-    image_column: str = "original"
-    test_split: str = "test"
-    evaluator: Path | None = None  # reuse this evaluator checkpoint when it exists; else train and write it
-    evaluator_minutes: float = 1.0
-    evaluator_size: tuple[int, int] = (64, 48)
     n: int = 500  # images per set for FID and accuracy (fewer if the held-out split is smaller)
     truncation: float | None = None  # the prior, untruncated: FID sees the generator's whole range
     grid_categories: int = 12
     grid_colours: int = 8
     grid_columns: int = 6
-    seed: int = 0
 
 
 def evaluate_gan(opts: GanEvalOptions, progress: Callable[[str], None] | None = None) -> dict:
@@ -148,33 +140,19 @@ def _commonest(values: list[str], allowed: list[str]) -> str:
 
 def gan_arguments(parser) -> None:
     d = GanEvalOptions()
-    parser.add_argument("--out", type=Path, default=d.out_dir, help=f"grids and evaluator go here (default {d.out_dir})")
-    parser.add_argument("--from-folder", type=Path, help="a folder of images named in --labels (default: the catalogue)")
-    parser.add_argument("--labels", type=Path, help="CSV with the image column, the attributes and a split column")
-    parser.add_argument("--attributes", default=",".join(d.attributes), help="CSV columns the model was trained on")
-    parser.add_argument("--image-column", default=d.image_column)
-    parser.add_argument("--test-split", default=d.test_split, help="the held-out split (CSV's split column)")
-    parser.add_argument("--evaluator", type=Path, help="reuse this evaluator checkpoint if it exists, else write it")
-    parser.add_argument("--evaluator-minutes", type=float, default=d.evaluator_minutes)
+    judged_arguments(parser, d, "grids and evaluator go here", "the held-out split (CSV's split column)")
     parser.add_argument("--n", type=int, default=d.n, help=f"images per set for FID and accuracy (default {d.n})")
     parser.add_argument("--truncation", type=float, default=None, help="sample z truncated to this (default: none)")
     parser.add_argument("--grid-categories", type=int, default=d.grid_categories)
     parser.add_argument("--grid-colours", type=int, default=d.grid_colours)
-    parser.add_argument("--seed", type=int, default=d.seed)
 
 
 def run_gan(options: dict) -> dict:
     """`prodimg_eval gan`: parsed options -> the report (also stored on the active GAN's ModelVersion)."""
-    if options.get("from_folder") and not options.get("labels"):
-        raise EvaluationError("--from-folder needs --labels CSV")
     if options["n"] < 2:
         raise EvaluationError("--n must be at least 2")
-    opts = GanEvalOptions(
-        out_dir=options["out"], from_folder=options.get("from_folder"), labels=options.get("labels"),
-        attributes=[a.strip() for a in options["attributes"].split(",") if a.strip()],
-        image_column=options["image_column"], test_split=options["test_split"], evaluator=options.get("evaluator"),
-        evaluator_minutes=options["evaluator_minutes"], n=options["n"], truncation=options.get("truncation"),
-        grid_categories=options["grid_categories"], grid_colours=options["grid_colours"], seed=options["seed"])
+    opts = GanEvalOptions(**judged_options(options), n=options["n"], truncation=options.get("truncation"),
+                          grid_categories=options["grid_categories"], grid_colours=options["grid_colours"])
     try:
         return evaluate_gan(opts)
     except ModelUnavailable as exc:
