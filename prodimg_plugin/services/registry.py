@@ -27,6 +27,8 @@ LOADERS = {
     "gan": "ml.variants.VariantGenerator",
     "cvae": "ml.edits.AttributeEditor",
     "sr": "ml.sr.Upscaler",
+    "mask": "ml.mask.ProductMasker",
+    "evaluator": "ml.evaluator.Judge",
 }
 
 
