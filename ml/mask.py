@@ -115,7 +115,7 @@ class MaskTrainer:
         self.step_count += 1
         with torch.no_grad():
             iou = soft_iou(logits.softmax(1)[:, 1:2], t[:, 1:2])
-        figures = {"step": self.step_count, "loss": float(loss), "iou": iou}
+        figures = {"step": self.step_count, "loss": loss.item(), "iou": iou}
         self.history.append(figures)
         return figures
 
@@ -236,11 +236,15 @@ class ProductMasker:
             return ProductMask(own, np.zeros_like(own), problems_of(own, None), source="transparency")
         probs = self.probabilities(image)
         guide = np.asarray(image.convert("L"), np.float32) / 255
-        fg = refine(guide, 1 - probs[..., 0])
+        fg = sharpen(refine(guide, 1 - probs[..., 0]))
+        studio = studio_foreground(image)
+        trusted = studio is not None and agreement(studio, fg) > AGREEMENT
+        if trusted:
+            fg = studio  # a light studio sweep: its own estimate has pixel-exact edges, and the net agrees
         person_share = probs[..., 2] / np.maximum(probs[..., 1] + probs[..., 2], 1e-6)
         person = (fg * person_share).astype(np.float32)
         alpha = np.clip(fg - person, 0, 1).astype(np.float32)
-        return ProductMask(alpha, person, problems_of(alpha, probs))
+        return ProductMask(alpha, person, problems_of(alpha, None if trusted else probs))
 
     def cutout(self, image: Image.Image, background: str = "transparent", mask: ProductMask | None = None) -> Image.Image:
         """The product (and whoever wears it) on a new background; see `ml.cutout.cutout`."""
@@ -275,6 +279,34 @@ def refine(guide: np.ndarray, p: np.ndarray, eps: float = 2e-3) -> np.ndarray:
     return np.clip(q, 0.0, 1.0).astype(np.float32)
 
 
+AGREEMENT = 0.8  # IoU between the net's foreground and the studio estimate above which the latter is used
+
+
+def sharpen(alpha: np.ndarray, width: float = 0.3) -> np.ndarray:
+    """Steepen a soft alpha around 0.5 (an upsampled low-resolution mask is blurrier than a real edge)."""
+    t = np.clip((alpha - 0.5) / width + 0.5, 0.0, 1.0)
+    return (t * t * (3 - 2 * t)).astype(np.float32)
+
+
+def agreement(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two masks at 0.5."""
+    x, y = a > 0.5, b > 0.5
+    return float((x & y).sum() / max((x | y).sum(), 1))
+
+
+def studio_foreground(image: Image.Image, side: int = 320) -> np.ndarray | None:
+    """1 - the backdrop share from `ml.backdrop` (H, W) when the photo is on a light studio sweep, else None."""
+    from .backdrop import BackdropConfig, find_backdrop, is_light, resize_array, working_copy
+
+    cfg = BackdropConfig()
+    work = working_copy(image.convert("RGB"), side)
+    bd = find_backdrop(work, cfg)
+    if not is_light(bd, cfg):
+        return None
+    fg = 1 - np.clip(bd.alpha, 0, 1).astype(np.float32)
+    return resize_array(fg, image.size) if fg.shape != (image.height, image.width) else fg
+
+
 def problems_of(alpha: np.ndarray, probs: np.ndarray | None) -> list[str]:
     """Readable reasons not to trust a mask: nothing found, the whole frame, or no clean separation."""
     share = float((alpha > 0.5).mean())
@@ -290,6 +322,17 @@ def problems_of(alpha: np.ndarray, probs: np.ndarray | None) -> list[str]:
             return [f"the product could not be separated cleanly from its backdrop ({unsure:.0%} of its outline "
                     f"area is uncertain)"]
     return []
+
+
+def rendition_look(rendition: np.ndarray, mask: ProductMask):
+    """The Appearance a model's low-resolution rendition (h, w, 3 floats in [0, 1], of the photo padded to its
+    aspect) gives the product, read through the photo's mask; None when too little of the product is visible."""
+    from .palette import appearance_of
+
+    h, w = rendition.shape[:2]
+    alpha = Image.fromarray((mask.alpha * 255).astype(np.uint8), "L")
+    small = pad_to_aspect(alpha, w / h, fill=(0, 0, 0)).resize((w, h), Image.Resampling.BOX)
+    return appearance_of(rendition[..., :3].reshape(-1, 3), np.asarray(small, np.float32).reshape(-1) / 255)
 
 
 def recolour_with(masker: ProductMasker, image: Image.Image, colour: str, category: str | None = None,

@@ -21,7 +21,7 @@ from .palette import Appearance
 
 L_WEIGHT = 0.5  # lightness counts half in colour distance: shading changes L far more than it changes hue
 SAME_CHROMA = 0.045  # clusters this close in (a, b) are one colour in light and shade (if L is not too far)
-SAME_LIGHTNESS = 0.35
+SAME_LIGHTNESS = 0.2
 
 
 def kmeans(lab: np.ndarray, k: int = 4, iters: int = 12) -> tuple[np.ndarray, np.ndarray]:

@@ -49,6 +49,30 @@ def find_colour_attribute(vocab: AttributeVocab) -> str | None:
     return next((a for a in vocab.attributes if "colour" in a.lower() or "color" in a.lower()), None)
 
 
+def find_category_attribute(names) -> str | None:
+    """The first attribute name that mentions category or type (e.g. "category", "articleType")."""
+    return next((a for a in names if "category" in a.lower() or "type" in a.lower()), None)
+
+
+def masked_recolour(masker, image: Image.Image, attrs: dict, colour_attribute: str, colours: list[str],
+                    renditions: list[np.ndarray] | None = None, hint_weight: float = 0.25) -> list[tuple[Image.Image, dict]]:
+    """Each colour applied inside the product's mask (`ml.mask.recolour_with`): the catalogue's look of the colour
+    on this category, nudged by the model's own rendition of it. One mask for all colours. Returns
+    (image, params) pairs; params carry the mask's problems, if any, for the reviewer."""
+    from .mask import recolour_with, rendition_look
+
+    mask = masker.mask(image)
+    category = attrs.get(find_category_attribute(list(attrs)) or "")
+    out = []
+    for k, colour in enumerate(colours):
+        hint = rendition_look(renditions[k], mask) if renditions is not None else None
+        result, figures, _ = recolour_with(masker, image, colour, category, attrs.get(colour_attribute),
+                                           hint, hint_weight, mask)
+        out.append((result, {"transfer": "mask", "mask_problems": mask.problems,
+                             "main_colour_share": round(figures.get("main_share", 0.0), 3)}))
+    return out
+
+
 class VariantGenerator:
     """Wraps an exported GAN checkpoint (EMA generator + encoder); load once per worker, call many times."""
 
@@ -143,7 +167,8 @@ class VariantGenerator:
         return self.G(z, cond.expand(len(z), -1))  # (k, c, h, w)
 
     def colourways(self, image: Image.Image, attrs: dict, count: int = 3, seed: int = 0,
-                   colours: list[str] | None = None, steps: int = 30, transfer: str = "chroma") -> list[Variant]:
+                   colours: list[str] | None = None, steps: int = 30, transfer: str = "chroma",
+                   masker=None) -> list[Variant]:
         """The product in other colours, at the original's full resolution.
 
         colours: target colour names (case/space-insensitive; unknown ones raise UnknownAttributeValue);
@@ -151,6 +176,9 @@ class VariantGenerator:
         transfer: "chroma" (default: a chroma gain where the product has a colour; white prints, stripes, skin of
         another hue and the backdrop stay as they are) or "affine" (the local affine colour transform everywhere:
         stronger on pale products, but it tints white details and can leave a halo).
+        masker: an `ml.mask.ProductMasker`; when given, each colour is applied inside the product's mask in OKLab
+        with the catalogue's look of that colour, the GAN's rendition as a hint (`masked_recolour`): skin, hair and
+        the backdrop are untouched and every part of the product's main colour changes.
         Returns one Variant per colour (fewer than `count` only if the vocabulary has fewer other colours).
         """
         attr = self._colour_attr()
@@ -162,6 +190,11 @@ class VariantGenerator:
         tgt[:, self.vocab.attributes.index(attr)] = torch.tensor([self.vocab.index(attr, t) for t in targets])
         before = self._low(self._decode(z, src)[0])
         afters = self._decode(z.expand(len(targets), -1), tgt)
+        if masker is not None:
+            done = masked_recolour(masker, image, attrs, attr, targets, [self._low(a) for a in afters])
+            return [Variant(im, {"mode": "colourway", "attribute": attr, "colour": colour,
+                                 "delivery": "masked-full-res", "inversion_steps": steps, **extra}, seed)
+                    for colour, (im, extra) in zip(targets, done)]
         return [
             Variant(_keep_backdrop(image, recolour(image, before, self._low(after), transfer)),
                     {"mode": "colourway", "attribute": attr, "colour": colour, "delivery": "guided-full-res",
