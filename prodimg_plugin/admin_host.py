@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils.html import format_html, format_html_join
 
 from .admin_edits import edit_attributes
-from .admin_quality import enhance_images, extend_image_admin
+from .admin_quality import enhance_images, extend_image_admin, remove_background
 from .admin_html import generated_card, job_line
 from .forms import VariantOptionsForm
 from .host import get_image_model, get_product_model, images_of_products
@@ -134,7 +134,8 @@ class GeneratedForImageInline(admin.TabularInline):
 class ProdimgImageAdminMixin:
     """For the host's product-image admin: the actions and an inline of generated images."""
 
-    prodimg_actions = [generate_variants, generate_variants_with_options, edit_attributes, enhance_images]
+    prodimg_actions = [generate_variants, generate_variants_with_options, edit_attributes, enhance_images,
+                       remove_background]
 
     @admin.display(description="AI images")
     def prodimg_panel(self, obj):

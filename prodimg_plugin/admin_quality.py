@@ -1,4 +1,5 @@
-"""Quality on the host's product-image admin: the "Enhance images" action, a quality column and two filters.
+"""Quality on the host's product-image admin: the "Enhance images" and "Remove background" actions, a quality
+column and two filters.
 
 `extend_image_admin(model_admin)` (called by admin_host's `_extend`) adds the column (score, band colour and
 the reasons, with each part's score in the tooltip) and the filters (score band; reason) to the host's
@@ -10,9 +11,11 @@ from django.contrib import admin
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils.html import format_html
 
+from .forms import BackgroundForm
 from .host import get_image_model, images_of_products
 from .models import ImageJob
 from .services import quality
+from .services.enhance import mask_unavailable
 
 ENHANCE_PERM = "prodimg_plugin.enhance_images"
 BAND_COLOURS = {"poor": "#a61b1b", "fair": "#b26a00", "good": "#1b7f3a"}
@@ -25,6 +28,25 @@ def enhance_images(modeladmin, request, queryset):
 
     images = queryset if queryset.model is get_image_model() else images_of_products(queryset)
     _queue(modeladmin, request, images, ImageJob.Kind.ENHANCE, {}, ENHANCE_PERM)
+
+
+@admin.action(description="Remove background (AI)…", permissions=["prodimg_enhance"])
+def remove_background(modeladmin, request, queryset):
+    """Intermediate page (transparent, white, a colour, a soft shadow); then one enhance job per image that cuts
+    the product out with the mask model and puts it on that background, pending review."""
+    from .admin_host import _queue, action_page
+
+    images = queryset if queryset.model is get_image_model() else images_of_products(queryset)
+    error = mask_unavailable()
+    form = BackgroundForm(request.POST if request.POST.get("prodimg_confirm") else None)
+    if not error and form.is_bound and form.is_valid():
+        params = {"background": form.cleaned_data["value"]}
+        _queue(modeladmin, request, images, ImageJob.Kind.ENHANCE, params, ENHANCE_PERM)
+        return None
+    return action_page(modeladmin, request, queryset, form, "remove_background", title="Remove background",
+                       submit_label="Remove background", error=error,
+                       intro="Each selected photo is enhanced, its product cut out and put on the background "
+                             "chosen here. Results wait for review on the product's page.")
 
 
 @admin.display(description="Quality", ordering="prodimg_quality__score")

@@ -1,13 +1,14 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import edits, events, views
+from . import edits, enhance, events, views
 
 app_name = "prodimg_api"
 
 urlpatterns = [
     path("variants/", views.VariantsView.as_view(), name="variants"),
     path("edits/", edits.EditsView.as_view(), name="edits"),
+    path("enhance/", enhance.EnhanceView.as_view(), name="enhance"),
     path("jobs/<int:pk>/", views.JobDetailView.as_view(), name="job-detail"),
     path("generated/", views.GeneratedListView.as_view(), name="generated-list"),
     path("generated/<int:pk>/approve/", views.ReviewView.as_view(action="approve"), name="generated-approve"),

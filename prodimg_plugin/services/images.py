@@ -52,8 +52,13 @@ def open_source(image) -> Image.Image:
 
 
 def encode(image: Image.Image, fmt: str | None = None) -> tuple[bytes, str]:
-    """Encode for storage; returns (bytes, extension). Metadata is not copied."""
+    """Encode for storage; returns (bytes, extension). Metadata is not copied.
+
+    An image with transparency (a cut-out) is never written as JPEG, which has no alpha: PNG then.
+    """
     fmt = (fmt or prodimg_settings.OUTPUT_FORMAT).upper()
+    if fmt == "JPEG" and "A" in image.getbands():
+        fmt = "PNG"
     buf = io.BytesIO()
     if fmt == "JPEG":
         image.convert("RGB").save(buf, "JPEG", quality=92, optimize=True)

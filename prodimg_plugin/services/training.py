@@ -135,3 +135,4 @@ def export_bundle(folder: Path, kind: str, data: bytes, config: dict, metrics: d
 
 from . import training_cvae  # noqa: E402,F401  (registers the "cvae" adapter)
 from . import training_sr  # noqa: E402,F401  (registers the "sr" adapter)
+from . import training_mask  # noqa: E402,F401  (registers the "mask" adapter)

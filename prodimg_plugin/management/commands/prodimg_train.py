@@ -13,7 +13,8 @@ from ...services import datasets, training
 
 
 class Command(BaseCommand):
-    help = "Train a prodimg model: gan (variants). Progress bar, checkpoints every few minutes, --resume after a kill."
+    help = ("Train a prodimg model: gan (variants), cvae (attribute edits), sr (super-resolution), "
+            "mask (background removal). Progress bar, checkpoints every few minutes, --resume after a kill.")
 
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=sorted(training.ADAPTERS))
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir")
         parser.add_argument("--batch-size", type=int, default=32)
-        parser.add_argument("--size", default="64x48", help="HEIGHTxWIDTH of the model (default 64x48, 3:4)")
+        parser.add_argument("--size", help="HEIGHTxWIDTH of the model (default 64x48, 3:4; mask: 96x72)")
         parser.add_argument("--grayscale", action="store_true")
         parser.add_argument("--model-config", type=json.loads, default={},
                             help='JSON overriding the model config, e.g. \'{"g_width": 32}\'')
@@ -45,7 +46,8 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         if not (o["minutes"] or o["epochs"] or o["steps"]):
             raise CommandError("say how long to train: --minutes N, --epochs N or --steps N")
-        height, width = _size(o["size"])
+        adapter = training.ADAPTERS[o["kind"]]
+        height, width = _size(o["size"]) if o["size"] else getattr(adapter, "default_size", (64, 48))
         if o["queue"]:
             return self._queue()
         if o["threads"]:
@@ -96,11 +98,13 @@ class Command(BaseCommand):
         load = getattr(training.ADAPTERS[opts.kind], "load_data", None)
         if load is not None:  # a kind with its own data (sr: full-size photos, not a stack at the model's size)
             return load(o["from_folder"], o["labels"], o["image_column"], o["split"] or None, o["limit"])
+        scale = getattr(training.ADAPTERS[opts.kind], "data_scale", 1)  # mask: labels made at 2x, then reduced
+        height, width = opts.height * scale, opts.width * scale
         if o["from_folder"]:
             attrs = [a.strip() for a in o["attributes"].split(",") if a.strip()]
-            return datasets.from_folder(o["from_folder"], o["labels"], attrs, opts.height, opts.width, opts.channels,
+            return datasets.from_folder(o["from_folder"], o["labels"], attrs, height, width, opts.channels,
                                         o["image_column"], o["split"] or None, o["limit"])
-        return datasets.from_catalogue(opts.height, opts.width, opts.channels, o["limit"])
+        return datasets.from_catalogue(height, width, opts.channels, o["limit"])
 
 
 def _size(text: str) -> tuple[int, int]:

@@ -1,0 +1,61 @@
+"""`POST /api/prodimg/enhance/`: enhance product images, optionally removing their background (mask model)."""
+from __future__ import annotations
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..host import get_image_model
+from ..models import ImageJob
+from ..services import jobs
+from ..services.enhance import KEEP, background_param, mask_unavailable
+from ..services.limits import RateLimited
+from .permissions import StaffWithPerm
+from .serializers import ImageJobSerializer, VariantRequestSerializer
+from .views import rate_limited
+
+
+class EnhanceRequestSerializer(serializers.Serializer):
+    images = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=100,
+                                   help_text="Ids of the host's product images.")
+    background = serializers.CharField(
+        default=KEEP, max_length=40,
+        help_text='"keep" (the enhance steps only, the default), or remove the background with the mask model '
+                  'and put the product on "transparent" (PNG / WebP with alpha), "white", "shadow" (white with a '
+                  'soft contact shadow) or a colour "#rrggbb".')
+
+    validate_images = VariantRequestSerializer.validate_images  # known ids, duplicates dropped
+
+    def validate_background(self, value: str) -> str:
+        try:
+            return background_param(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class EnhanceView(APIView):
+    """POST: queue one enhance job per image. Answers 202 with the jobs; poll `jobs/<id>/` for the results."""
+
+    permission_classes = [StaffWithPerm]
+    required_perm = "prodimg_plugin.enhance_images"
+
+    @extend_schema(request=EnhanceRequestSerializer,
+                   responses={202: inline_serializer("EnhanceAccepted", {"jobs": ImageJobSerializer(many=True)})})
+    def post(self, request):
+        data = EnhanceRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        background = data.validated_data["background"]
+        unavailable = mask_unavailable() if background != KEEP else ""
+        if unavailable:  # nothing trained, nothing bundled
+            return Response({"detail": unavailable}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        params = {} if background == KEEP else {"background": background}
+        images = get_image_model()._default_manager.filter(pk__in=data.validated_data["images"]).order_by("pk")
+        try:
+            with transaction.atomic():
+                created = jobs.create_jobs(ImageJob.Kind.ENHANCE, images, params, request.user)
+        except RateLimited as exc:
+            return rate_limited(exc)
+        return Response({"jobs": ImageJobSerializer(created, many=True, context={"request": request}).data},
+                        status=status.HTTP_202_ACCEPTED)
