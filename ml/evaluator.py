@@ -2,11 +2,13 @@
 
 `prodimg_eval` uses it to score generated images (does an edit show the target colour? does a GAN variant show
 the class it was asked for?), and the CVAE trainer uses a second, independently seeded one as its critic.
+`Judge` wraps a trained one for the plugin, which asks it how surely each generated image shows what was asked.
 Index 0 of every attribute is `<unk>`: never a training target, never a prediction.
 """
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -171,3 +173,54 @@ def pil_predict(model: AttributeClassifier, vocab: AttributeVocab, image: Image.
     """The attribute values the evaluator sees in one image, by name."""
     pred = predict(model, [image])
     return {a: vocab.values[a][int(pred[a][0][0])] for a in model.config.attributes}
+
+
+def value_key(text: str) -> str:
+    """A value as compared across spellings: case, spaces, underscores and hyphens ignored ("Navy Blue" = "navy-blue")."""
+    return re.sub(r"[\s_-]+", "", str(text).strip().lower())
+
+
+class Judge:
+    """The evaluator as a loadable model (registry kind "evaluator"): what a generated image shows, and how surely.
+
+    Load once per worker with `from_checkpoint` (a file written by `export`), then call `probability` or `predict`.
+    """
+
+    def __init__(self, model: AttributeClassifier, vocab: AttributeVocab):
+        self.model, self.vocab = model.eval(), vocab
+
+    @classmethod
+    def from_checkpoint(cls, path, device: str = "cpu", expected_sha256: str | None = None) -> "Judge":
+        """Rebuild from an evaluator checkpoint; refuses a file whose sha256 differs from `expected_sha256`."""
+        return cls(*from_checkpoint(path, device, expected_sha256))
+
+    @property
+    def attributes(self) -> list[str]:
+        return self.model.config.attributes
+
+    def spelling(self, attribute: str, value: str) -> str | None:
+        """The evaluator's own spelling of `value`, or None when it has no such attribute or value."""
+        if attribute not in self.vocab.values:
+            return None
+        wanted = value_key(value)
+        return next((v for v in self.vocab.allowed(attribute) if value_key(v) == wanted), None)
+
+    def probabilities(self, image: Image.Image, wanted: dict[str, str]) -> dict[str, float | None]:
+        """Per asked-for attribute, the probability that `image` shows its value (one forward pass for all);
+        None for an attribute or value the evaluator does not know."""
+        probs = predict(self.model, [image])
+        out = {}
+        for attribute, value in wanted.items():
+            known = self.spelling(attribute, value)
+            index = self.vocab.values[attribute].index(known) if known else None
+            out[attribute] = None if index is None else float(probs[attribute][1][0, index])
+        return out
+
+    def probability(self, image: Image.Image, attribute: str, value: str) -> float | None:
+        """The probability that `image` shows `value` of `attribute`; None when the evaluator does not know it."""
+        return self.probabilities(image, {attribute: value})[attribute]
+
+    def predict(self, image: Image.Image) -> dict[str, tuple[str, float]]:
+        """Per attribute, the value the evaluator sees in `image` and its probability."""
+        probs = predict(self.model, [image])
+        return {a: (self.vocab.values[a][int(idx[0])], float(p[0, int(idx[0])])) for a, (idx, p) in probs.items()}

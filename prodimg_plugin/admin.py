@@ -6,10 +6,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from .admin_html import badge, evaluation_line, evaluation_report, thumb
+from .admin_html import (
+    badge, confidence_label, evaluation_line, evaluation_report, needs_look_badge, quality_report, thumb,
+)
 from .models import GeneratedImage, ImageJob, ModelVersion
 from .services import registry, review
 
@@ -18,10 +21,11 @@ REVIEW_PERM = "prodimg_plugin.review_generatedimage"
 
 @admin.register(GeneratedImage)
 class GeneratedImageAdmin(admin.ModelAdmin):
-    list_display = ("preview", "source_preview", "kind", "status_badge", "summary", "model_version", "created_at")
-    list_filter = ("status", "kind", "created_at")
+    list_display = ("preview", "source_preview", "kind", "status_badge", "summary", "confidence_column",
+                    "model_version", "created_at")
+    list_filter = ("status", "needs_look", "kind", "created_at")
     list_select_related = ("source", "model_version")
-    readonly_fields = ("side_by_side", "source", "job", "slot", "kind", "status", "params", "seed", "model_version",
+    readonly_fields = ("side_by_side", "quality", "source", "job", "slot", "kind", "status", "params", "seed", "model_version",
                        "width", "height", "reviewed_by", "reviewed_at", "created_at")
     fields = readonly_fields
     actions = ["approve", "reject"]
@@ -50,6 +54,16 @@ class GeneratedImageAdmin(admin.ModelAdmin):
     @admin.display(description="What")
     def summary(self, obj):
         return ", ".join(f"{k}: {v}" for k, v in obj.params.items() if k in ("mode", "colour", "target", "steps"))
+
+    @admin.display(description="Confidence", ordering="confidence")
+    def confidence_column(self, obj):
+        return format_html("{} {}", confidence_label(obj), needs_look_badge(obj))
+
+    @admin.display(description="Confidence and changes")
+    def quality(self, obj):
+        if obj.kind == GeneratedImage.Kind.ENHANCED:
+            return "Not measured for enhanced images."
+        return quality_report(obj)
 
     @admin.display(description="Original and generated, side by side")
     def side_by_side(self, obj):

@@ -37,10 +37,51 @@ def review_buttons(generated, next_url: str):
 def generated_card(generated, next_url: str):
     return format_html(
         '<div style="display:inline-block;margin:4px;padding:6px;border:1px solid #eee;text-align:center;'
-        'vertical-align:top;width:130px">{}<div style="font-size:11px;margin:3px 0">{} · {}</div>{}</div>',
+        'vertical-align:top;width:130px">{}<div style="font-size:11px;margin:3px 0">{} · {}</div>'
+        '<div style="font-size:11px;margin:3px 0" title="{}">{} {}</div>{}</div>',
         thumb(generated.image, 120, str(generated.params)), generated.get_kind_display(),
-        generated.params.get("colour") or generated.params.get("mode", ""), review_buttons(generated, next_url),
+        generated.params.get("colour") or generated.params.get("mode", ""), "; ".join(generated.review_notes or []),
+        confidence_label(generated), needs_look_badge(generated), review_buttons(generated, next_url),
     )
+
+
+def confidence_label(generated) -> str:
+    """The evaluator's confidence in what was asked for, by the value it is about: "Navy Blue: 93 %"; a dash when
+    it was not measured."""
+    if generated.confidence is None:
+        return "—"
+    checked = (generated.params or {}).get("checked") or {}
+    weakest = min(checked.values(), key=lambda c: c.get("probability", 1.0), default=None)
+    return f"{shown_value(weakest['value']) if weakest else 'Confidence'}: {pct(generated.confidence)}"
+
+
+def shown_value(value) -> str:
+    """An attribute value as a reviewer reads it: "navy-blue" -> "Navy Blue"."""
+    return str(value).replace("-", " ").replace("_", " ").title()
+
+
+def needs_look_badge(generated):
+    """A "Needs a look" badge for a flagged image, its notes as the tooltip; nothing otherwise."""
+    if not generated.needs_look:
+        return ""
+    return format_html('<span title="{}" style="color:#fff;background:#b26a00;padding:1px 6px;border-radius:8px;'
+                       'font-size:11px;font-weight:bold">⚠ Needs a look</span>', "; ".join(generated.review_notes or []))
+
+
+def quality_report(generated):
+    """The review page's figures: confidence per asked-for value, how much of the product changed, ΔE00 outside
+    it, and why the image needs a look."""
+    checked = (generated.params or {}).get("checked") or {}
+    rows = [(f"{a}: {shown_value(c['value'])}", f"{pct(c['probability'])} (evaluator)")
+            for a, c in checked.items()]
+    rows += [("Confidence (lowest)", pct(generated.confidence)),
+             ("Share of the product changed", pct(generated.mask_changed)),
+             ("ΔE00 outside the product (median / p95)",
+              f"{num(generated.delta_e_outside_median, 1)} / {num(generated.delta_e_outside, 1)}")]
+    table = format_html_join("", "<tr><th style='text-align:left;padding-right:12px'>{}</th><td>{}</td></tr>", rows)
+    notes = format_html_join("", "<li>{}</li>", ((n,) for n in generated.review_notes or []))
+    return format_html('<div>{}</div><table>{}</table><ul style="margin:4px 0 0 16px">{}</ul>',
+                       needs_look_badge(generated), table, notes)
 
 
 def job_line(job):

@@ -37,6 +37,12 @@ DEFAULTS = {
     # "rendition_sizes": [[600, 800]], "rendition_formats": ["webp", "jpeg"]}; "super_resolution": False keeps bicubic
     "RENDITIONS_UPLOAD_TO": "prodimg/renditions/",
     "ON_ENHANCED_APPROVED": None,  # dotted path of callable(generated): e.g. make it the product's main image
+    # confidence on every variant and edit (services.confidence): a result is flagged "needs a look" when
+    "CONFIDENCE": {
+        "min_probability": 0.5,  # ... the evaluator is less sure than this that it shows what was asked for
+        "min_mask_changed": 0.5,  # ... a colour change reached less than this share of the product (its mask)
+        "max_delta_e_outside": 3.0,  # ... ΔE00 outside the product (p95) exceeds this: the backdrop, skin changed
+    },  # the mask thresholds apply to colour changes only (a design variation or a new category redraws it all)
     # purge
     "PURGE_GRACE_SECONDS": 3600,  # younger files are never purged: a running job may be about to commit them
     "PURGE_REJECTED_AFTER_DAYS": 0,  # rejected images (files and rows) are purged this long after review

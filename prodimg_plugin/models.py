@@ -37,6 +37,7 @@ class ModelVersion(models.Model):
         CVAE = "cvae", _("Attribute-edit CVAE")
         EVALUATOR = "evaluator", _("Evaluator classifier")
         SR = "sr", _("Super-resolution")
+        MASK = "mask", _("Product mask")
 
     kind = models.CharField(max_length=20, choices=Kind.choices, db_index=True)
     name = models.CharField(max_length=200, blank=True)
@@ -139,6 +140,19 @@ class GeneratedImage(models.Model):
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
     renditions = models.JSONField(default=dict, blank=True, help_text=_('e.g. {"800x1066.webp": "<storage name>"}'))
+    # confidence (services.confidence): null where it was not measured (enhanced images, no model to measure with)
+    confidence = models.FloatField(null=True, blank=True,
+                                   help_text=_("The evaluator's probability that the image shows what was asked for "
+                                               "(the lowest, when several attributes were asked for)."))
+    mask_changed = models.FloatField(null=True, blank=True,
+                                     help_text=_("Share of the product (its mask) visibly changed (ΔE00 > 5)."))
+    delta_e_outside = models.FloatField(null=True, blank=True,
+                                        help_text=_("ΔE00 between original and result outside the product, 95th percentile."))
+    delta_e_outside_median = models.FloatField(null=True, blank=True,
+                                               help_text=_("ΔE00 outside the product, median."))
+    needs_look = models.BooleanField(default=False, db_index=True,
+                                     help_text=_("Flagged for a careful look; review_notes say why."))
+    review_notes = models.JSONField(default=list, blank=True, help_text=_("Readable reasons to look twice."))
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

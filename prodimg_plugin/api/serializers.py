@@ -7,11 +7,14 @@ from ..models import GeneratedImage, ImageJob
 
 class GeneratedImageSerializer(serializers.ModelSerializer):
     image = serializers.SerializerMethodField()
+    review_notes = serializers.ListField(child=serializers.CharField(), read_only=True,
+                                         help_text="Why the image needs a look (readable sentences).")
 
     class Meta:
         model = GeneratedImage
         fields = ["id", "source", "job", "slot", "kind", "status", "image", "width", "height", "params", "seed",
-                  "model_version", "reviewed_at", "created_at"]
+                  "model_version", "reviewed_at", "created_at", "confidence", "mask_changed", "delta_e_outside",
+                  "delta_e_outside_median", "needs_look", "review_notes"]
         read_only_fields = fields
 
     def get_image(self, obj) -> str | None:

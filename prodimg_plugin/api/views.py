@@ -59,7 +59,7 @@ class JobDetailView(generics.RetrieveAPIView):
 
 
 class GeneratedListView(generics.ListAPIView):
-    """GET: generated images, filtered by ?source=, ?kind=, ?status=."""
+    """GET: generated images, filtered by ?source=, ?kind=, ?status=, ?job=, ?needs_look=true|false."""
 
     permission_classes = [StaffWithPerm]
     required_perm = "prodimg_plugin.view_generatedimage"
@@ -72,6 +72,8 @@ class GeneratedListView(generics.ListAPIView):
             value = params.get(name)
             if value:
                 qs = qs.filter(**{name: value})
+        if params.get("needs_look"):
+            qs = qs.filter(needs_look=params["needs_look"] == "true")
         return qs
 
     def list(self, request, *args, **kwargs):
@@ -89,6 +91,8 @@ class GeneratedListView(generics.ListAPIView):
         for name in ("source", "job"):
             if params.get(name) and not params[name].isdigit():
                 errors[name] = "Must be an integer id."
+        if params.get("needs_look") and params["needs_look"] not in ("true", "false"):
+            errors["needs_look"] = "Must be true or false."
         return errors
 
 

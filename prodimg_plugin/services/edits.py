@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from . import registry
+from . import confidence, registry
 from .jobs import JobError, Result
 
 KIND = "cvae"
@@ -68,10 +68,13 @@ def make_edits(job, image, attrs: dict, progress) -> list[Result]:
         raise JobError("this edit job names no target attributes")
     seed = int(job.params.get("seed", 0))
     progress(0.2)
-    edited = editor.edit(image, attrs, target, seed=seed)  # UnknownAttributeValue: a permanent job error
+    # UnknownAttributeValue: a permanent job error
+    edited = editor.edit(image, attrs, target, seed=seed, masker=registry.optional_model("mask"))
     progress(0.9)
     changed = {a: v for a, v in target.items() if attrs.get(a) != v}
     params = {"target": target, "source_attributes": attrs, "changed": changed}
     if "colour" in target:  # the same key a colourway variant uses, so the admin's cards label both alike
         params["colour"] = target["colour"]
-    return [Result(edited, params, seed, version)]
+    results = [Result(edited, params, seed, version)]
+    confidence.assess_edits(image, results)
+    return results

@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import shlex
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,12 +21,13 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ml import evaluator
+from ml import checkpoint, evaluator
 from ml.images import fit
 from ml.metrics import psnr, ssim
 from ml.vocab import AttributeVocab
 
 from ..host import attributes_of, get_image_model
+from ..models import ModelVersion
 from . import datasets, registry
 from .evaluation import EVALUATIONS, Evaluation, EvaluationError, JudgedEvalOptions, judged_arguments, judged_options
 from .evaluation import num as _num
@@ -148,7 +151,27 @@ def load_or_train_evaluator(opts: CvaeEvalOptions, train: datasets.Dataset, voca
     model = evaluator.train_classifier(train.images, idx, vocab, epochs=None, minutes=opts.evaluator_minutes,
                                        seed=opts.seed + 1)
     evaluator.export(model, vocab, path)
+    register_evaluator(path, {"train_images": len(train.images), "minutes": opts.evaluator_minutes}, say)
     return model, path
+
+
+def register_evaluator(path: Path, metrics: dict, say) -> None:
+    """Register a freshly trained evaluator as the active ModelVersion of kind "evaluator" when none is active,
+    so that every generated image gets a confidence (services.confidence); an active one is left in place."""
+    active = ModelVersion.objects.filter(kind=ModelVersion.Kind.EVALUATOR, active=True).first()
+    if active is not None:
+        say(f"Evaluator written to {path}; {active} stays the one that scores generated images.")
+        return
+    _, meta = checkpoint.load(path)
+    version = registry.register_weights(
+        ModelVersion.Kind.EVALUATOR, Path(path).read_bytes(), name=f"prodimg_eval {path.name}",
+        config={"model": meta["config"], "vocab": meta["vocab"]}, metrics=metrics, command=_command_line())
+    say(f"Registered the evaluator as {version}: it now scores every generated image.")
+
+
+def _command_line() -> str:
+    """The command that is running, as recorded on a ModelVersion."""
+    return "manage.py " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["prodimg_eval"] else "manage.py prodimg_eval"
 
 
 # ---- edits and figures --------------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ class Result:
     seed: int = 0
     model_version: ModelVersion | None = None
     renditions: dict[str, bytes] = field(default_factory=dict)  # "600x800.webp" -> encoded file, stored alongside
+    quality: dict = field(default_factory=dict)  # GeneratedImage's confidence fields (services.confidence) -> value
 
 
 # ---- creating and enqueueing -------------------------------------------------------------------------------
@@ -223,9 +224,14 @@ def _commit(job: ImageJob, token: str, results: list[Result]) -> None:
     signals.variants_generated.send(sender=ImageJob, job=job, images=images)
 
 
+QUALITY_FIELDS = ("confidence", "mask_changed", "delta_e_outside", "delta_e_outside_median", "needs_look",
+                  "review_notes")  # what Result.quality may set on its GeneratedImage
+
+
 def _store(job: ImageJob, slot: int, result: Result) -> GeneratedImage:
     generated = GeneratedImage(source_id=job.source_id, job=job, slot=slot, kind=RESULT_KIND[job.kind],
-                               params=result.params, seed=result.seed, model_version=result.model_version)
+                               params=result.params, seed=result.seed, model_version=result.model_version,
+                               **{k: v for k, v in result.quality.items() if k in QUALITY_FIELDS})
     content = as_content_file(result.image, f"{job.source_id}-{job.pk}-{slot}")
     generated.image.save(content.name, content, save=False)
     try:

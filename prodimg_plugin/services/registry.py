@@ -140,3 +140,12 @@ def get_model(kind: str):
 
 
 Loader = Callable[[ModelVersion], object]
+
+
+def optional_model(kind: str):
+    """The loaded active model of a kind, or None when none is trained or bundled (for models that only help,
+    like the product mask that keeps a recolour inside the product)."""
+    try:
+        return get_model(kind)[1]
+    except ModelUnavailable:
+        return None

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..conf import prodimg_settings
-from . import registry
+from . import confidence, registry
 from .jobs import JobError, Result
 
 
@@ -28,6 +28,9 @@ def make_variants(job, image, attrs: dict, progress) -> list[Result]:
     if p["mode"] == "design":
         variants = generator.design_variations(image, attrs, p["count"], seed, strength=p["strength"])
     else:
-        variants = generator.colourways(image, attrs, p["count"], seed, colours=p.get("colours"))
+        variants = generator.colourways(image, attrs, p["count"], seed, colours=p.get("colours"),
+                                        masker=registry.optional_model("mask"))
     progress(0.9)
-    return [Result(v.image, {"mode": p["mode"], **v.params}, v.seed, version) for v in variants]
+    results = [Result(v.image, {"mode": p["mode"], **v.params}, v.seed, version) for v in variants]
+    confidence.assess_variants(image, results, attrs)
+    return results

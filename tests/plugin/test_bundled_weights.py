@@ -25,3 +25,21 @@ def test_bundled_gan_is_installed_and_makes_variants(product_image):
     assert len(arrays) == 2 and all(a.std() > 5 for a in arrays)
     assert np.abs(arrays[0] - arrays[1]).mean() > 0.5
     registry.clear_cache()
+
+
+def test_bundled_evaluator_is_installed_and_names_a_demo_products_colour():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from prodimg_plugin.models import ModelVersion
+    from shop_demo.catalog.render import render_product
+
+    registry.clear_cache()
+    call_command("prodimg_models", "--install-bundled", stdout=StringIO())
+    version = ModelVersion.objects.get(kind="evaluator", active=True)
+    assert version.name.startswith("bundled") and "prodimg_eval gan" in version.command
+    judge = registry.load(version)
+    tee = render_product("tee", "navy-blue", "solid", seed=101)
+    assert judge.probability(tee, "colour", "Navy Blue") > 0.9 and judge.probability(tee, "colour", "yellow") < 0.1
+    registry.clear_cache()
