@@ -14,6 +14,7 @@ import numpy as np
 from .colour import srgb_to_oklab
 
 ANY = "*"
+CHROMATIC = 0.03  # OKLab chroma above which a product counts as coloured (greys and whites are below)
 MIN_PRODUCTS = 5  # fewer products of a colour x category than this: the colour's all-category entry is used
 
 
@@ -52,9 +53,24 @@ def appearance_of(pixels_rgb: np.ndarray, weights: np.ndarray | None = None) -> 
         lab = lab[weights > 0.5]
         if len(lab) < 20:
             return None
+    chroma = np.hypot(lab[:, 1], lab[:, 2])
+    if np.median(chroma) > CHROMATIC:  # a coloured product: its colour is its saturated half, not its white
+        lab = lab[chroma >= np.percentile(chroma, 50)]  # print, its stitching or its shadows
     q25, q75 = np.percentile(lab[:, 0], [25, 75])
     L, a, b = np.median(lab, axis=0)
     return Appearance(float(L), float(a), float(b), float(max((q75 - q25) / 1.35, 0.01)))
+
+
+def _typical(rows: np.ndarray) -> list[float]:
+    """A colour's typical look from per-product (L, a, b, spread) rows: medians, except chroma, taken at the 70th
+    percentile along the median hue, since faded, washed and shadowed products pull a median towards grey while
+    the name says how the colour looks when it is clearly that colour."""
+    L, a, b, spread = np.median(rows, axis=0)
+    if np.hypot(a, b) < CHROMATIC / 2:  # black, white, grey: no hue to saturate along
+        return [float(L), float(a), float(b), float(spread)]
+    chroma = np.percentile(np.hypot(rows[:, 1], rows[:, 2]), 70)
+    hue = np.arctan2(b, a)
+    return [float(L), float(chroma * np.cos(hue)), float(chroma * np.sin(hue)), float(spread)]
 
 
 class ColourPalette:
@@ -82,7 +98,7 @@ class ColourPalette:
         entries: dict[str, dict[str, list[float]]] = {}
         for (colour, cat), rows in groups.items():
             if cat == ANY or len(rows) >= MIN_PRODUCTS:
-                entries.setdefault(colour, {})[cat] = [float(v) for v in np.median(rows, axis=0)] + [len(rows)]
+                entries.setdefault(colour, {})[cat] = _typical(np.array(rows)) + [len(rows)]
         return cls(entries, names)
 
     def colours(self) -> list[str]:
