@@ -120,6 +120,8 @@ class GANTrainer:
         self.opt_d = torch.optim.Adam(self.D.parameters(), tc.lr_d, betas=(0.0, 0.9))
         self.opt_e = torch.optim.Adam(self.E.parameters(), tc.lr_e, betas=(0.0, 0.9))
         self.step_count = 0
+        self.images_seen = 0  # real images drawn for D and the reconstruction path (one batch per step)
+        self.cpu_seconds = 0.0  # process CPU time spent in step(), over the whole run (resumes included)
         self.history: list[dict[str, float]] = []
 
     def _check_data(self, images, attr_idx) -> tuple[torch.Tensor, torch.Tensor]:
@@ -146,6 +148,7 @@ class GANTrainer:
 
     def step(self) -> dict[str, float]:
         """One D step, one G step (+ reconstruction), one EMA update, one encoder step. Returns the losses."""
+        cpu = time.process_time()
         real, attrs = self._batch()
         losses = {"d": self._d_step(real, attrs)}
         g_losses, z, fake = self._g_step(real, attrs)
@@ -154,6 +157,8 @@ class GANTrainer:
         ema_update(self.G_ema, self.G, decay)
         losses["e_latent"] = self._e_step(z, fake)
         self.step_count += 1
+        self.images_seen += len(real)
+        self.cpu_seconds += time.process_time() - cpu
         losses = {"step": self.step_count, **losses}
         self.history.append(losses)
         return losses
@@ -220,7 +225,8 @@ class GANTrainer:
 
     def _meta(self, kind: str) -> dict:
         return {"kind": kind, "version": VERSION, "config": asdict(self.config), "vocab": self.vocab.to_dict(),
-                "step": self.step_count, "n_images": len(self.images)}
+                "step": self.step_count, "n_images": len(self.images), "images_seen": self.images_seen,
+                "cpu_seconds": round(self.cpu_seconds, 3)}
 
     def save(self, path) -> str:
         """Full training state (for --resume); returns the file's sha256."""
@@ -251,6 +257,8 @@ class GANTrainer:
             _load_optim(getattr(trainer, name), name, tensors, meta["optim"][name])
         trainer.gen.set_state(tensors["rng"])
         trainer.step_count = meta["step"]
+        trainer.images_seen = meta.get("images_seen", meta["step"] * train.batch_size)
+        trainer.cpu_seconds = meta.get("cpu_seconds", 0.0)
         keys = meta["history_keys"]
         trainer.history = [{k: (int(v) if k == "step" else v) for k, v in zip(keys, row)}
                            for row in tensors["history"].tolist()]

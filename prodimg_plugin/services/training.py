@@ -19,6 +19,7 @@ class TrainOptions:
     kind: str
     seed: int = 0
     minutes: float | None = None
+    cpu_minutes: float | None = None  # process CPU time: a fair budget on a shared machine (kinds with cpu_budget)
     epochs: int | None = None
     steps: int | None = None
     batch_size: int = 32
@@ -38,6 +39,7 @@ class GanAdapter:
     """How `prodimg_train gan` builds, resumes and exports a GANTrainer."""
 
     kind = "gan"
+    cpu_budget = True  # GANTrainer.train takes cpu_minutes
 
     def build(self, data: Dataset, vocab: AttributeVocab, opts: TrainOptions):
         from ml.gan import GANConfig
@@ -45,8 +47,8 @@ class GanAdapter:
 
         config = GANConfig(height=opts.height, width=opts.width, channels=opts.channels, attr_sizes=vocab.sizes(),
                            **opts.extra.get("model", {}))
-        return GANTrainer(config, data.images, vocab.encode_many(data.labels), vocab, seed=opts.seed,
-                          batch_size=opts.batch_size)
+        train = {"batch_size": opts.batch_size, **opts.extra.get("train", {})}
+        return GANTrainer(config, data.images, vocab.encode_many(data.labels), vocab, seed=opts.seed, **train)
 
     def resume(self, path: Path, data: Dataset, vocab: AttributeVocab, opts: TrainOptions):
         from ml.gan_train import GANTrainer
@@ -64,18 +66,32 @@ def register_adapter(kind: str, adapter) -> None:
     ADAPTERS[kind] = adapter
 
 
-def total_steps(opts: TrainOptions, n_images: int) -> int | None:
+def total_steps(opts: TrainOptions, n_images: int, batch_size: int | None = None) -> int | None:
+    """The run's length in steps when it is given in steps or epochs (of `batch_size`, default the option's)."""
     if opts.steps:
         return opts.steps
     if opts.epochs:
-        return opts.epochs * max(1, math.ceil(n_images / opts.batch_size))
+        return opts.epochs * max(1, math.ceil(n_images / (batch_size or opts.batch_size)))
     return None
+
+
+def supports_cpu_budget(kind: str) -> bool:
+    return bool(getattr(ADAPTERS[kind], "cpu_budget", False))
+
+
+def _batch_size(trainer, opts: TrainOptions) -> int:
+    """The batch the trainer actually uses (a GAN's may come from its auto-configuration)."""
+    train_config = getattr(trainer, "train_config", None)
+    return getattr(train_config, "batch_size", None) or opts.batch_size
 
 
 def train(opts: TrainOptions, data: Dataset, on_step: Callable[[int, dict], None] | None = None, vocab=None):
     """Train (or resume), checkpoint every few minutes, save loss curves, export and register the weights."""
     if len(data.images) == 0:
         raise ValueError("no training images: the catalogue (or folder) has no readable images")
+    if opts.cpu_minutes is not None and not supports_cpu_budget(opts.kind):
+        raise ValueError(f"--cpu-minutes is not available for {opts.kind} (its trainer has no CPU budget): "
+                         "use --minutes")
     adapter = ADAPTERS[opts.kind]()
     ckpt_dir = Path(opts.checkpoint_dir)
     ckpt_dir.mkdir(parents=True, exist_ok=True)
@@ -86,7 +102,7 @@ def train(opts: TrainOptions, data: Dataset, on_step: Callable[[int, dict], None
         vocab = trainer.vocab
     else:
         trainer = adapter.build(data, vocab, opts)
-    steps = total_steps(opts, len(data.images))
+    steps = total_steps(opts, len(data.images), _batch_size(trainer, opts))
     if steps is not None:
         steps = max(0, steps - trainer.step_count) if opts.resume else steps
     last = [time.monotonic()]
@@ -98,13 +114,33 @@ def train(opts: TrainOptions, data: Dataset, on_step: Callable[[int, dict], None
             trainer.save(ckpt)
             last[0] = time.monotonic()
 
-    started = time.monotonic()
-    trainer.train(steps=steps, minutes=opts.minutes, callback=callback)
+    limits = {"steps": steps, "minutes": opts.minutes}
+    if opts.cpu_minutes is not None:
+        limits["cpu_minutes"] = opts.cpu_minutes
+    started, cpu_started, first_step = time.monotonic(), time.process_time(), trainer.step_count
+    trainer.train(**limits, callback=callback)
     trainer.save(ckpt)
-    return finish(adapter, trainer, opts, data, ckpt_dir, time.monotonic() - started)
+    spent = {"wall_seconds": time.monotonic() - started, "cpu_seconds": time.process_time() - cpu_started,
+             "run_steps": trainer.step_count - first_step}
+    return finish(adapter, trainer, opts, data, ckpt_dir, spent)
 
 
-def finish(adapter, trainer, opts: TrainOptions, data: Dataset, ckpt_dir: Path, seconds: float):
+def run_figures(trainer, opts: TrainOptions, spent: dict) -> dict:
+    """Steps, images seen and the CPU / wall seconds of this run (resumed runs: `steps`, `images_seen` count the
+    whole training, `cpu_seconds`, `wall_seconds`, `run_steps` this run only)."""
+    seen = getattr(trainer, "images_seen", None)
+    if seen is None:
+        seen = trainer.step_count * _batch_size(trainer, opts)
+    figures = {"steps": trainer.step_count, "images_seen": int(seen), "run_steps": spent.get("run_steps"),
+               "cpu_seconds": round(spent.get("cpu_seconds", 0.0), 1),
+               "wall_seconds": round(spent.get("wall_seconds", 0.0), 1),
+               "train_seconds": round(spent.get("wall_seconds", 0.0), 1)}  # the older name of wall_seconds
+    if getattr(trainer, "cpu_seconds", None) is not None:
+        figures["cpu_seconds_total"] = round(trainer.cpu_seconds, 1)
+    return figures
+
+
+def finish(adapter, trainer, opts: TrainOptions, data: Dataset, ckpt_dir: Path, spent: dict):
     from ml.gan_train import plot_losses
 
     if trainer.history:
@@ -112,10 +148,11 @@ def finish(adapter, trainer, opts: TrainOptions, data: Dataset, ckpt_dir: Path, 
     weights = ckpt_dir / f"{opts.kind}.safetensors"
     trainer.export(weights)
     last = trainer.history[-1] if trainer.history else {}
-    metrics = {"steps": trainer.step_count, "images": len(data.images), "train_seconds": round(seconds, 1),
+    metrics = {**run_figures(trainer, opts, spent), "images": len(data.images),
                **{f"final_{k}": round(float(v), 4) for k, v in last.items() if k != "step"},
                **(getattr(trainer, "eval_metrics", None) or {})}  # figures a run measures on export (sr: held-out PSNR)
-    config = {**adapter.config_of(trainer), "seed": opts.seed}
+    budget = {k: getattr(opts, k) for k in ("steps", "epochs", "minutes", "cpu_minutes") if getattr(opts, k)}
+    config = {**adapter.config_of(trainer), "seed": opts.seed, "budget": budget}
     data_bytes = weights.read_bytes()
     version = registry.register_weights(opts.kind, data_bytes, name=f"{opts.kind} step {trainer.step_count}",
                                         activate=opts.activate, config=config, metrics=metrics, command=opts.command)

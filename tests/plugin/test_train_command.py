@@ -52,3 +52,27 @@ def test_train_needs_a_duration_and_images(tmp_path, db):
         call_command("prodimg_train", "gan", stdout=StringIO())
     with pytest.raises(CommandError, match="no training images"):
         train(tmp_path, "--steps", "1")
+
+
+def test_a_cpu_budget_stops_training_and_the_version_records_what_was_spent(tmp_path, catalogue):
+    train(tmp_path, "--cpu-minutes", "0.005")  # 0.3 s of this process's CPU time
+    version = ModelVersion.objects.get(kind="gan", active=True)
+    m = version.metrics
+    assert m["steps"] >= 1 and m["images_seen"] == 4 * m["steps"]  # --batch-size 4
+    assert 0.2 <= m["cpu_seconds"] < 30 and m["wall_seconds"] > 0
+    assert version.config["budget"] == {"cpu_minutes": 0.005}
+
+
+def test_resumed_runs_count_images_seen_over_the_whole_training(tmp_path, catalogue):
+    train(tmp_path, "--steps", "2")
+    train(tmp_path, "--steps", "3", "--resume")
+    m = ModelVersion.objects.get(kind="gan", active=True).metrics
+    assert (m["steps"], m["run_steps"], m["images_seen"]) == (3, 1, 12)
+    assert m["cpu_seconds_total"] >= m["cpu_seconds"] > 0
+
+
+def test_cpu_minutes_excludes_the_other_durations_and_kinds_without_a_cpu_budget(tmp_path, catalogue):
+    with pytest.raises(CommandError):
+        train(tmp_path, "--cpu-minutes", "1", "--steps", "2")
+    with pytest.raises(CommandError, match="cpu-minutes is not available for cvae"):
+        call_command("prodimg_train", "cvae", "--cpu-minutes", "1", stdout=StringIO(), stderr=StringIO())

@@ -19,16 +19,22 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=sorted(training.ADAPTERS))
         limit = parser.add_mutually_exclusive_group()
-        limit.add_argument("--minutes", type=float, help="train for this long")
+        limit.add_argument("--minutes", type=float, help="train for this long (wall-clock time)")
+        limit.add_argument("--cpu-minutes", type=float,
+                           help="train until this process has used this much CPU time (a fair budget on a shared "
+                                "machine; gan)")
         limit.add_argument("--epochs", type=int, help="passes over the training images")
         limit.add_argument("--steps", type=int, help="optimiser steps")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir")
-        parser.add_argument("--batch-size", type=int, default=32)
+        parser.add_argument("--batch-size", type=int,
+                            help="default: chosen from the catalogue (gan), 32 (other kinds)")
         parser.add_argument("--size", help="HEIGHTxWIDTH of the model (default 64x48, 3:4; mask: 96x72)")
         parser.add_argument("--grayscale", action="store_true")
         parser.add_argument("--model-config", type=json.loads, default={},
                             help='JSON overriding the model config, e.g. \'{"g_width": 32}\'')
+        parser.add_argument("--train-config", type=json.loads, default={},
+                            help='JSON overriding the training config, e.g. \'{"lr": 3e-4}\'')
         parser.add_argument("--checkpoint-dir", type=Path, help="default: checkpoints/<kind>")
         parser.add_argument("--checkpoint-minutes", type=float, default=3.0)
         parser.add_argument("--from-folder", type=Path, help="train on images in this folder instead of the catalogue")
@@ -44,8 +50,10 @@ class Command(BaseCommand):
                             help="run on the long-work cluster (PRODIMG['LONG_CLUSTER']) instead of here")
 
     def handle(self, *args, **o):
-        if not (o["minutes"] or o["epochs"] or o["steps"]):
-            raise CommandError("say how long to train: --minutes N, --epochs N or --steps N")
+        if not (o["minutes"] or o["cpu_minutes"] or o["epochs"] or o["steps"]):
+            raise CommandError("say how long to train: --minutes N, --cpu-minutes N, --epochs N or --steps N")
+        if o["cpu_minutes"] and not training.supports_cpu_budget(o["kind"]):
+            raise CommandError(f"--cpu-minutes is not available for {o['kind']}: use --minutes")
         adapter = training.ADAPTERS[o["kind"]]
         height, width = _size(o["size"]) if o["size"] else getattr(adapter, "default_size", (64, 48))
         if o["queue"]:
@@ -55,11 +63,11 @@ class Command(BaseCommand):
 
             torch.set_num_threads(o["threads"])
         opts = training.TrainOptions(
-            kind=o["kind"], seed=o["seed"], minutes=o["minutes"], epochs=o["epochs"], steps=o["steps"],
-            batch_size=o["batch_size"], height=height, width=width, channels=1 if o["grayscale"] else 3,
+            kind=o["kind"], seed=o["seed"], minutes=o["minutes"], cpu_minutes=o["cpu_minutes"], epochs=o["epochs"],
+            steps=o["steps"], batch_size=o["batch_size"] or 32, height=height, width=width, channels=1 if o["grayscale"] else 3,
             checkpoint_dir=o["checkpoint_dir"] or Path("checkpoints") / o["kind"],
             checkpoint_minutes=o["checkpoint_minutes"], resume=o["resume"], activate=not o["no_activate"],
-            export_to=o["export_to"], extra={"model": o["model_config"]}, command="manage.py " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["prodimg_train"]
+            export_to=o["export_to"], extra={"model": o["model_config"], "train": _train_overrides(o)}, command="manage.py " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["prodimg_train"]
             else f"manage.py prodimg_train {o['kind']}",
         )
         data = self._data(o, opts)
@@ -105,6 +113,11 @@ class Command(BaseCommand):
             return datasets.from_folder(o["from_folder"], o["labels"], attrs, height, width, opts.channels,
                                         o["image_column"], o["split"] or None, o["limit"])
         return datasets.from_catalogue(height, width, opts.channels, o["limit"])
+
+
+def _train_overrides(o) -> dict:
+    """Training settings the operator gave (the rest are the kind's defaults or its auto-configuration)."""
+    return {**o["train_config"], **({"batch_size": o["batch_size"]} if o["batch_size"] else {})}
 
 
 def _size(text: str) -> tuple[int, int]:
