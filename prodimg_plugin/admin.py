@@ -69,7 +69,7 @@ class GeneratedImageAdmin(admin.ModelAdmin):
     def side_by_side(self, obj):
         from .host import image_file
 
-        return thumb(image_file(obj.source), 320) + " " + thumb(obj.image, 320)
+        return format_html("{} {}", thumb(image_file(obj.source), 320), thumb(obj.image, 320))
 
     @admin.action(description="Approve selected images", permissions=["review"])
     def approve(self, request, queryset):

@@ -122,6 +122,8 @@ def test_generated_image_page_shows_original_and_variant_side_by_side(client, st
     client.force_login(staff_with_perms)
     page = client.get(reverse("admin:prodimg_plugin_generatedimage_change", args=[generated[0].pk])).content.decode()
     assert generated[0].image.url in page and generated[0].source.image.url in page
+    assert f'<img src="{generated[0].image.url}"' in page  # rendered as images, not as escaped markup
+    assert f'<img src="{generated[0].source.image.url}"' in page and "&lt;img" not in page
 
 
 def test_variant_options_form_offers_the_models_colours_and_queues_what_was_chosen(
