@@ -32,13 +32,20 @@ class GANConfig:
     encoder_input: str = "luma"  # "luma": E sees standardised luminance only, so z cannot carry colour (below)
 
     def __post_init__(self) -> None:
-        step = 2**self.blocks
-        if self.height % step or self.width % step:
-            raise ValueError(f"height and width must be divisible by 2**blocks = {step}")
+        if min(self.height, self.width, self.blocks, self.channels) < 1:
+            raise ValueError("height, width, channels and blocks must be positive")
 
     @property
     def start(self) -> tuple[int, int]:
-        return self.height // 2**self.blocks, self.width // 2**self.blocks
+        """G's first feature map (and E's last): the padded size over 2**blocks."""
+        return tuple(-(-side // 2**self.blocks) for side in (self.height, self.width))
+
+    @property
+    def inner(self) -> tuple[int, int]:
+        """The size the networks work at: (height, width) rounded up to multiples of 2**blocks. G draws at this
+        size and crops the centre; D and E pad their input to it (edge pixels repeated, white on packshots), so
+        any size works (28x28, 300x225) without resampling the catalogue."""
+        return tuple(side * 2**self.blocks for side in self.start)
 
     @property
     def cond_dim(self) -> int:
@@ -51,6 +58,24 @@ class GANConfig:
     def d_channels(self) -> list[int]:
         """Channels from full resolution down: [w, 2w, 4w, 8w] for 4 blocks."""
         return [self.d_width * 2**i for i in range(self.blocks)]
+
+
+def crop_centre(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(b, c, H, W) -> (b, c, h, w), the centre; a no-op when the sizes match."""
+    (h, w), (H, W) = size, x.shape[2:]
+    if (H, W) == (h, w):
+        return x
+    top, left = (H - h) // 2, (W - w) // 2
+    return x[:, :, top : top + h, left : left + w]
+
+
+def pad_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(b, c, h, w) -> (b, c, H, W) with the edge pixels repeated around the centre (crop_centre's inverse)."""
+    (H, W), (h, w) = size, x.shape[2:]
+    if (H, W) == (h, w):
+        return x
+    top, left = (H - h) // 2, (W - w) // 2
+    return F.pad(x, (left, W - w - left, top, H - h - top), mode="replicate")
 
 
 def _groups(channels: int, groups: int) -> int:
@@ -117,14 +142,19 @@ class Generator(nn.Module):
         )
         self.out_norm = nn.GroupNorm(_groups(ch[-1], config.groups), ch[-1])
         self.out = nn.Conv2d(ch[-1], config.channels, 3, padding=1)
+        self.cond_scale = 1.0  # the condition's weight; the trainer ramps it 0 -> 1 (TrainConfig.cond_blend)
 
     def forward(self, z: torch.Tensor, attr_idx: torch.Tensor) -> torch.Tensor:
-        cond = torch.cat([z, self.embed(attr_idx)], dim=1)  # (b, cond_dim)
+        embedded = self.embed(attr_idx)
+        if self.cond_scale != 1.0:
+            embedded = embedded * self.cond_scale
+        cond = torch.cat([z, embedded], dim=1)  # (b, cond_dim)
         h0, w0 = self.config.start
         x = self.fc(cond).view(z.size(0), -1, h0, w0)  # (b, 8w, h0, w0)
         for block in self.blocks:
             x = block(x, cond)
-        return torch.tanh(self.out(F.relu(self.out_norm(x))))  # (b, c, h, w)
+        x = torch.tanh(self.out(F.relu(self.out_norm(x))))  # (b, c, *inner)
+        return crop_centre(x, (self.config.height, self.config.width))  # (b, c, h, w)
 
     @torch.no_grad()
     def sample(
@@ -187,13 +217,16 @@ class Discriminator(nn.Module):
         self.blocks = nn.Sequential(*(DownBlock(ch[i], ch[i + 1], first=i == 0) for i in range(config.blocks)))
         self.linear = spectral_norm(nn.Linear(ch[-1], 1))
         self.embeds = nn.ModuleList(spectral_norm(nn.Embedding(n, ch[-1])) for n in config.attr_sizes)
+        self.inner = config.inner
+        self.cond_scale = 1.0  # weight of the class term; (1 - s) D_uncond + s D_cond, as G's (cond_blend)
 
     def forward(self, x: torch.Tensor, attr_idx: torch.Tensor) -> torch.Tensor:
-        phi = F.relu(self.blocks(x)).sum(dim=(2, 3))  # (b, 8w): global sum pooling
+        phi = F.relu(self.blocks(pad_to(x, self.inner))).sum(dim=(2, 3))  # (b, 8w): global sum pooling
         out = self.linear(phi).squeeze(1)  # (b,)
-        for i, embed in enumerate(self.embeds):
-            out = out + (embed(attr_idx[:, i]) * phi).sum(dim=1)
-        return out
+        if self.cond_scale == 0.0:
+            return out
+        proj = sum((embed(attr_idx[:, i]) * phi).sum(dim=1) for i, embed in enumerate(self.embeds))
+        return out + self.cond_scale * proj
 
 
 class Encoder(nn.Module):
@@ -216,6 +249,7 @@ class Encoder(nn.Module):
             layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
             c_in = c_out
         self.features = nn.Sequential(*layers)
+        self.inner = config.inner
         h0, w0 = config.start
         self.head = nn.Linear(c_in * h0 * w0, 2 * config.z_dim)
 
@@ -228,7 +262,7 @@ class Encoder(nn.Module):
         if self.luma:
             x = luminance(x)  # (b, 1, h, w)
             x = (x - x.mean(dim=(2, 3), keepdim=True)) / (x.std(dim=(2, 3), keepdim=True) + 1e-3)
-        mu, logvar = self.head(self.features(x).flatten(1)).chunk(2, dim=1)
+        mu, logvar = self.head(self.features(pad_to(x, self.inner)).flatten(1)).chunk(2, dim=1)
         return mu, logvar.clamp(-10, 4)
 
 

@@ -55,9 +55,21 @@ def test_default_config_is_64x48_from_4x3_and_cpu_sized():
     assert 5e5 < count_params(G) < 3e6
 
 
-def test_config_rejects_sizes_not_divisible_by_the_blocks():
+@pytest.mark.parametrize("size,blocks,inner", [((16, 12), 4, (16, 16)), ((28, 28), 3, (32, 32)),
+                                               ((30, 22), 2, (32, 24))])
+def test_sizes_not_divisible_by_the_blocks_are_padded_inside_and_cropped_on_output(size, blocks, inner):
+    config = GANConfig(height=size[0], width=size[1], channels=1, blocks=blocks, z_dim=8, g_width=8, d_width=8,
+                       e_width=8, embed_dim=4, attr_sizes=[3], groups=4)
+    assert config.inner == inner
+    G, D, E = Generator(config), Discriminator(config), Encoder(config)
+    x = G(torch.randn(3, 8), torch.tensor([[1], [2], [1]]))
+    assert x.shape == (3, 1, *size)
+    assert D(x, torch.ones(3, 1, dtype=torch.long)).shape == (3,) and E(x).shape == (3, 8)
+
+
+def test_config_rejects_sizes_that_are_not_positive():
     with pytest.raises(ValueError):
-        GANConfig(height=16, width=12, blocks=4)
+        GANConfig(height=0, width=12)
 
 
 def test_projection_discriminator_uses_the_labels():
@@ -193,3 +205,44 @@ def test_plot_losses_writes_a_png(tmp_path):
     with Image.open(tmp_path / "losses.png") as im:
         assert im.size == (640, 360)
         assert len(np.unique(np.asarray(im).reshape(-1, 3), axis=0)) > 2  # curves drawn, not blank
+
+
+def test_the_condition_is_blended_in_over_the_first_part_of_the_budget():
+    images, attrs, vocab = make_catalogue(8)
+    trainer = GANTrainer(tiny_config(attr_sizes=vocab.sizes()), images, attrs, vocab, batch_size=4, cond_blend=0.5)
+    scales = []
+    trainer.train(steps=4, callback=lambda step, losses: scales.append(trainer.G.cond_scale))
+    assert scales == [0.0, 0.5, 1.0, 1.0]
+    assert trainer.G.cond_scale == trainer.D.cond_scale == 1.0  # sampling is always fully conditional
+
+
+def test_an_unconditional_discriminator_ignores_the_labels():
+    D = Discriminator(tiny_config()).eval()
+    D.cond_scale = 0.0
+    x = torch.rand(4, 3, 16, 12) * 2 - 1
+    assert torch.equal(D(x, torch.tensor([[1, 1]] * 4)), D(x, torch.tensor([[2, 2]] * 4)))
+
+
+def test_a_killed_and_resumed_blended_run_matches_the_uninterrupted_one(tmp_path):
+    images, attrs, vocab = make_catalogue(8)
+    make = lambda: GANTrainer(tiny_config(attr_sizes=vocab.sizes()), images, attrs, vocab, batch_size=4,  # noqa: E731
+                              seed=3, cond_blend=0.5, recon_every=2)
+    whole = make()
+    whole.train(steps=6)
+    killed = make()
+    killed.train(steps=6, callback=lambda step, losses: step == 3)  # the process dies after step 3
+    killed.save(tmp_path / "state.safetensors")
+    resumed = GANTrainer.load(tmp_path / "state.safetensors", images, attrs)
+    resumed.train(steps=3)  # the command asks for what is left of --steps 6
+    assert resumed.history == whole.history
+    for a, b in zip(whole.G_ema.parameters(), resumed.G_ema.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_reconstruction_every_other_step_keeps_the_history_rows_whole():
+    images, attrs, vocab = make_catalogue(8)
+    trainer = GANTrainer(tiny_config(attr_sizes=vocab.sizes()), images, attrs, vocab, batch_size=4, recon_every=2)
+    trainer.train(steps=4)
+    assert [set(h) for h in trainer.history[1:]] == [set(trainer.history[0])] * 3
+    assert trainer.history[1]["recon"] == trainer.history[0]["recon"]  # carried over on the step without it
+    assert trainer.history[2]["recon"] != trainer.history[1]["recon"]
