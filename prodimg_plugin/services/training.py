@@ -42,13 +42,18 @@ class GanAdapter:
     cpu_budget = True  # GANTrainer.train takes cpu_minutes
 
     def build(self, data: Dataset, vocab: AttributeVocab, opts: TrainOptions):
+        """A trainer configured for this catalogue by `ml.gan_auto` (size, channels, images, conditions), with the
+        operator's --model-config / --train-config / --batch-size on top; `trainer.config_notes` says why."""
         from ml.gan import GANConfig
+        from ml.gan_auto import auto_config
         from ml.gan_train import GANTrainer
 
-        config = GANConfig(height=opts.height, width=opts.width, channels=opts.channels, attr_sizes=vocab.sizes(),
-                           **opts.extra.get("model", {}))
-        train = {"batch_size": opts.batch_size, **opts.extra.get("train", {})}
-        return GANTrainer(config, data.images, vocab.encode_many(data.labels), vocab, seed=opts.seed, **train)
+        plan = auto_config(len(data.images), opts.height, opts.width, opts.channels, vocab.sizes())
+        plan = plan.apply(opts.extra.get("model", {}), opts.extra.get("train", {}))
+        trainer = GANTrainer(GANConfig(**plan.model), data.images, vocab.encode_many(data.labels), vocab,
+                             seed=opts.seed, **plan.train)
+        trainer.config_notes, trainer.config_reasons = plan.lines(), plan.reasons
+        return trainer
 
     def resume(self, path: Path, data: Dataset, vocab: AttributeVocab, opts: TrainOptions):
         from ml.gan_train import GANTrainer
@@ -56,7 +61,11 @@ class GanAdapter:
         return GANTrainer.load(path, data.images, vocab.encode_many(data.labels))
 
     def config_of(self, trainer) -> dict:
-        return {"model": asdict(trainer.config), "train": asdict(trainer.train_config), "vocab": trainer.vocab.to_dict()}
+        config = {"model": asdict(trainer.config), "train": asdict(trainer.train_config),
+                  "vocab": trainer.vocab.to_dict()}
+        if getattr(trainer, "config_reasons", None):
+            config["auto"] = trainer.config_reasons  # why each value was chosen (or that the operator gave it)
+        return config
 
 
 ADAPTERS: dict[str, Callable[[], object]] = {"gan": GanAdapter}
@@ -85,8 +94,12 @@ def _batch_size(trainer, opts: TrainOptions) -> int:
     return getattr(train_config, "batch_size", None) or opts.batch_size
 
 
-def train(opts: TrainOptions, data: Dataset, on_step: Callable[[int, dict], None] | None = None, vocab=None):
-    """Train (or resume), checkpoint every few minutes, save loss curves, export and register the weights."""
+def train(opts: TrainOptions, data: Dataset, on_step: Callable[[int, dict], None] | None = None, vocab=None,
+          report: Callable[[str], None] | None = None):
+    """Train (or resume), checkpoint every few minutes, save loss curves, export and register the weights.
+
+    report(line) receives the configuration a kind chose for this catalogue, one line per value, with its reason.
+    """
     if len(data.images) == 0:
         raise ValueError("no training images: the catalogue (or folder) has no readable images")
     if opts.cpu_minutes is not None and not supports_cpu_budget(opts.kind):
@@ -102,6 +115,11 @@ def train(opts: TrainOptions, data: Dataset, on_step: Callable[[int, dict], None
         vocab = trainer.vocab
     else:
         trainer = adapter.build(data, vocab, opts)
+        notes = getattr(trainer, "config_notes", None) or []
+        if notes and report:
+            report("Configuration for this catalogue (value: why):")
+            for line in notes:
+                report(f"  {line}")
     steps = total_steps(opts, len(data.images), _batch_size(trainer, opts))
     if steps is not None:
         steps = max(0, steps - trainer.step_count) if opts.resume else steps

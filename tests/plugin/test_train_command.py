@@ -2,6 +2,7 @@
 from io import StringIO
 
 import pytest
+import torch
 from django.core.management import CommandError, call_command
 
 from prodimg_plugin.models import ModelVersion
@@ -76,3 +77,29 @@ def test_cpu_minutes_excludes_the_other_durations_and_kinds_without_a_cpu_budget
         train(tmp_path, "--cpu-minutes", "1", "--steps", "2")
     with pytest.raises(CommandError, match="cpu-minutes is not available for cvae"):
         call_command("prodimg_train", "cvae", "--cpu-minutes", "1", stdout=StringIO(), stderr=StringIO())
+
+
+@pytest.mark.parametrize("size,grayscale,inner", [("28x28", True, "32x32"), ("30x22", False, "32x24")])
+def test_without_a_config_one_is_chosen_for_any_size_printed_and_stored(tmp_path, catalogue, size, grayscale, inner):
+    out = StringIO()
+    call_command("prodimg_train", "gan", "--size", size, *(["--grayscale"] if grayscale else []), "--steps", "1",
+                 "--batch-size", "4", "--checkpoint-dir", str(tmp_path / "ckpt"), stdout=out, stderr=StringIO())
+    h, w = (int(v) for v in size.split("x"))
+    text = out.getvalue()
+    assert "Configuration for this catalogue" in text and f"draws {inner}, cropped to {size}" in text
+    assert "batch_size = 4: given by the operator" in text
+    version = ModelVersion.objects.get(kind="gan", active=True)
+    model = version.config["model"]
+    assert (model["height"], model["width"], model["channels"]) == (h, w, 1 if grayscale else 3)
+    assert "blocks" in version.config["auto"] and version.config["train"]["batch_size"] == 4
+    registry.clear_cache()
+    _, generator = registry.get_model("gan")
+    samples = generator.G.sample(2, torch.ones(len(generator.vocab.attributes), dtype=torch.long))
+    assert samples.shape == (2, 1 if grayscale else 3, h, w)
+
+
+def test_the_operators_model_config_wins_over_the_automatic_one(tmp_path, catalogue):
+    out = train(tmp_path, "--steps", "1")
+    model = ModelVersion.objects.get(kind="gan", active=True).config["model"]
+    assert (model["blocks"], model["g_width"], model["z_dim"]) == (2, 8, 8)  # TINY
+    assert "g_width = 8: given by the operator" in out

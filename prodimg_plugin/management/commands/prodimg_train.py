@@ -81,7 +81,7 @@ class Command(BaseCommand):
             bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items() if k != "step"}, refresh=False)
 
         try:
-            version = training.train(opts, data, on_step)
+            version = training.train(opts, data, on_step, report=self.stdout.write)
         except (ValueError, FileNotFoundError) as exc:
             raise CommandError(str(exc)) from exc
         finally:
