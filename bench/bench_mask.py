@@ -41,6 +41,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=DATA)
     p.add_argument("--out", type=Path, default=Path("/tmp/bench_mask"))
     p.add_argument("--minutes", type=float, default=20.0, help="training time (wall)")
+    p.add_argument("--steps", type=int, help="stop after this many steps (a busy machine then gives the same net)")
     p.add_argument("--weights", type=Path, default=None, help="evaluate these weights instead of training")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--cases", type=int, default=120, help="test photos (x backdrops)")
@@ -76,7 +77,7 @@ def train(args, out: Path) -> Path:
             print(f"  step {f['step']:5d} {time.monotonic() - t:5.0f}s loss {f['loss']:.3f} iou {f['iou']:.3f}",
                   flush=True)
 
-    trainer.train(minutes=args.minutes, callback=log)
+    trainer.train(steps=args.steps, minutes=args.minutes, callback=log)
     path = out / "mask.safetensors"
     trainer.export(path)
     (out / "train.json").write_text(json.dumps({"steps": trainer.step_count, "seconds": time.monotonic() - t,

@@ -57,6 +57,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--worn", type=int, default=30)
     p.add_argument("--skip", type=int, default=0, help="skip the first N chosen photos (a fresh set to judge)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--grid-packshots", type=int, default=7, help="packshot rows of the grids")
+    p.add_argument("--grid-worn", type=int, default=5, help="worn-item rows of the grids")
     return p.parse_args()
 
 
@@ -219,8 +221,8 @@ def main() -> None:
     summary = summarise(records, recall_on_real(args, args.evaluator), timing)
     summary["command"] = " ".join(sys.argv)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
-    packs = [i for i, g in enumerate(grid) if g[0]["group"] == "packshot"][:7]
-    worn = [i for i, g in enumerate(grid) if g[0]["group"] == "worn"][:5]
+    packs = [i for i, g in enumerate(grid) if g[0]["group"] == "packshot"][:args.grid_packshots]
+    worn = [i for i, g in enumerate(grid) if g[0]["group"] == "worn"][:args.grid_worn]
     for m in METHODS:
         draw(grid, m, args.out / f"grid_{m.replace(' ', '_')}.png", packs + worn)
     print(json.dumps({g: {m: {k: v for k, v in s.items() if k != "per_target"} if isinstance(s, dict) else s
