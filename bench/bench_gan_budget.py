@@ -101,11 +101,12 @@ def cmd_evaluator(args) -> None:
     print(json.dumps({"evaluator": str(path), "cpu_s": round(time.process_time() - start, 1), "test_accuracy": acc}))
 
 
-def build_trainer(model: str, d: dict, vocab: AttributeVocab, seed: int):
+def build_trainer(model: str, d: dict, vocab: AttributeVocab, seed: int, gan_model: dict | None = None,
+                  gan_train: dict | None = None):
     x, idx = d["train_x"], np.array(vocab.encode_many(d["train_labels"]))
     h, w, c = x.shape[1:]
     if model == "gan":
-        plan = auto_config(len(x), h, w, c, vocab.sizes())
+        plan = auto_config(len(x), h, w, c, vocab.sizes()).apply(gan_model, gan_train)
         trainer = GANTrainer(GANConfig(**plan.model), x, idx, vocab, seed=seed, **plan.train)
         return trainer, {"auto": plan.lines()}
     if model == "dcgan":
@@ -118,7 +119,7 @@ def build_trainer(model: str, d: dict, vocab: AttributeVocab, seed: int):
 def cmd_train(args) -> None:
     d = load_setting(args.setting, args.data, args.seed)
     vocab = setting_vocab(d)
-    trainer, info = build_trainer(args.model, d, vocab, args.seed)
+    trainer, info = build_trainer(args.model, d, vocab, args.seed, args.gan_model, args.gan_train)
     folder = args.out / args.setting
     folder.mkdir(parents=True, exist_ok=True)
     print(f"{args.setting}/{args.model}: {len(d['train_x'])} images {d['train_x'].shape[1:]}", flush=True)
@@ -134,7 +135,7 @@ def cmd_train(args) -> None:
 
     trainer.train(cpu_minutes=args.cpu_minutes, callback=progress)
     cpu_s, wall_s = time.process_time() - cpu, time.monotonic() - wall
-    weights = folder / f"{args.model}.safetensors"
+    weights = folder / f"{args.name or args.model}.safetensors"
     meta = {"vocab": vocab.to_dict(), "setting": args.setting}
     if args.model == "gan":
         trainer.export(weights)
@@ -149,7 +150,7 @@ def cmd_train(args) -> None:
                "wall_s": round(wall_s, 1), "steps_per_cpu_s": round(trainer.step_count / cpu_s, 2),
                "images_per_cpu_s": round(trainer.step_count * batch / cpu_s, 1), "cpu_minutes": args.cpu_minutes,
                "command": " ".join(sys.argv), **info}
-    (folder / f"{args.model}_train.json").write_text(json.dumps(figures, indent=2))
+    (folder / f"{args.name or args.model}_train.json").write_text(json.dumps(figures, indent=2))
     print(json.dumps({k: v for k, v in figures.items() if k not in ("config", "auto")}), flush=True)
 
 
@@ -221,19 +222,19 @@ def cmd_report(args) -> None:
               "size": list(d["train_x"].shape[1:]), "command": " ".join(sys.argv), "models": {}}
     panels = []
     cell = (48, 64) if d["train_x"].shape[1] == 64 else (48, 48)
-    for model in MODELS:
-        path = folder / f"{model}.safetensors"
-        if not path.exists():
-            continue
-        sampler = load_sampler(model, path)
-        figures = json.loads((folder / f"{model}_train.json").read_text())
+    names = [m for m in MODELS if (folder / f"{m}.safetensors").exists()] + (args.variants or [])
+    for name in names:
+        figures = json.loads((folder / f"{name}_train.json").read_text())
+        model = figures["model"]
+        sampler = load_sampler(model, folder / f"{name}.safetensors")
         ev = gan_eval.evaluate(sampler, judge, d["floor_x"], floor_idx, d["test_x"], test_idx, n=args.n,
                                seed=args.seed)
         figures.update(evaluation=ev, per_condition=per_condition(sampler, judge, vocab, d["test_x"], test_idx,
                                                                   seed=args.seed))
-        result["models"][model] = figures
-        panels.append(sample_panel(sampler, vocab, model, cell))
-        print(model, json.dumps({"accuracy": ev["accuracy"], "fid_ratio": ev["fid_ratio_to_floor"],
+        result["models"][name] = figures
+        if name in MODELS:
+            panels.append(sample_panel(sampler, vocab, model, cell))
+        print(name, json.dumps({"accuracy": ev["accuracy"], "fid_ratio": ev["fid_ratio_to_floor"],
                                  "worst": {a: (p["worst"], p["worst_ratio"])
                                            for a, p in figures["per_condition"].items()}}), flush=True)
     models = result["models"]
@@ -264,6 +265,10 @@ def main(argv=None) -> None:
     p.add_argument("--data", type=Path, default=DATA)
     p.add_argument("--out", type=Path, default=Path("/tmp/gan_budget"))
     p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--gan-model", type=json.loads, default={}, help="GANConfig overrides on the auto plan, JSON")
+    p.add_argument("--gan-train", type=json.loads, default={}, help="TrainConfig overrides on the auto plan, JSON")
+    p.add_argument("--variants", nargs="*", help="report: also these --name runs (not in the grid)")
+    p.add_argument("--name", help="file stem for this run's model (default: the model's name), for variants")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log-every", type=int, default=200)
     args = p.parse_args(argv)

@@ -221,12 +221,25 @@ class Discriminator(nn.Module):
         self.cond_scale = 1.0  # weight of the class term; (1 - s) D_uncond + s D_cond, as G's (cond_blend)
 
     def forward(self, x: torch.Tensor, attr_idx: torch.Tensor) -> torch.Tensor:
-        phi = F.relu(self.blocks(pad_to(x, self.inner))).sum(dim=(2, 3))  # (b, 8w): global sum pooling
+        return self.score(self.features(x), attr_idx)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """phi(x): (b, c, h, w) -> (b, 8w), global sum pooling of the last block."""
+        return F.relu(self.blocks(pad_to(x, self.inner))).sum(dim=(2, 3))
+
+    def score(self, phi: torch.Tensor, attr_idx: torch.Tensor) -> torch.Tensor:
+        """psi(phi) + s * sum_a <embed_a(y_a), phi>: logits (b,)."""
         out = self.linear(phi).squeeze(1)  # (b,)
         if self.cond_scale == 0.0:
             return out
         proj = sum((embed(attr_idx[:, i]) * phi).sum(dim=1) for i, embed in enumerate(self.embeds))
         return out + self.cond_scale * proj
+
+    def class_logits(self, phi: torch.Tensor) -> list[torch.Tensor]:
+        """The class term read as a classifier: <embed_a(v), phi> for every value v, (b, n_a) per attribute. A
+        cross-entropy on these (TrainConfig.class_weight) makes the projection pick the asked-for class over the
+        others, where the hinge loss only asks that real-with-its-label beat fake-with-its-label."""
+        return [phi @ embed.weight.T for embed in self.embeds]
 
 
 class Encoder(nn.Module):

@@ -246,3 +246,19 @@ def test_reconstruction_every_other_step_keeps_the_history_rows_whole():
     assert [set(h) for h in trainer.history[1:]] == [set(trainer.history[0])] * 3
     assert trainer.history[1]["recon"] == trainer.history[0]["recon"]  # carried over on the step without it
     assert trainer.history[2]["recon"] != trainer.history[1]["recon"]
+
+
+def test_the_class_term_read_as_a_classifier_learns_the_real_classes():
+    images, attrs, vocab = make_catalogue(8)
+    trainer = GANTrainer(tiny_config(attr_sizes=vocab.sizes()), images, attrs, vocab, batch_size=8, seed=0,
+                         class_weight=1.0, augment="", lr_d=3e-3)
+    real, labels = trainer._batch()
+    with torch.no_grad():
+        before = trainer._class_loss(trainer.D.features(real), labels).item()
+    trainer.train(steps=40)
+    with torch.no_grad():
+        phi = trainer.D.features(real)
+        after = trainer._class_loss(phi, labels).item()
+        logits = trainer.D.class_logits(phi)
+    assert [lg.shape for lg in logits] == [(8, 3), (8, 3)]
+    assert after < 0.7 * before
