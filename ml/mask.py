@@ -10,6 +10,9 @@ carries the catalogue's colour palette (`ml.palette`), which recolouring reads.
 """
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -189,12 +192,21 @@ MIN_SIDE = 24  # below this a photo is a thumbnail: nothing to separate reliably
 
 
 class ProductMasker:
-    """Loads an exported mask net; `mask(image)` for any photo. Load once per worker, call many times."""
+    """Loads an exported mask net; `mask(image)` for any photo. Load once per worker, call many times.
+
+    The last few masks are remembered by the photo's pixels, so a job that masks its source for the recolouring
+    and again for the confidence figures runs the net once. A returned ProductMask is shared: read it, don't
+    write into its arrays.
+    """
+
+    REMEMBER = 4
 
     def __init__(self, net: MaskNet, palette: ColourPalette, device: str = "cpu"):
         self.device = torch.device(device)
         self.net = net.to(self.device).eval().requires_grad_(False)
         self.palette = palette
+        self._recent: OrderedDict[bytes, ProductMask] = OrderedDict()
+        self._lock = threading.Lock()
 
     @classmethod
     def from_checkpoint(cls, path, device: str = "cpu", expected_sha256: str | None = None) -> "ProductMasker":
@@ -227,6 +239,20 @@ class ProductMasker:
 
     def mask(self, image: Image.Image) -> ProductMask:
         """The product's soft mask at the photo's own resolution, with any problems that make it untrustworthy."""
+        key = hashlib.blake2b(image.tobytes(), digest_size=16,
+                              person=f"{image.mode}{image.size}".encode()[:16]).digest()
+        with self._lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return self._recent[key]
+        mask = self._mask(image)
+        with self._lock:
+            self._recent[key] = mask
+            while len(self._recent) > self.REMEMBER:
+                self._recent.popitem(last=False)
+        return mask
+
+    def _mask(self, image: Image.Image) -> ProductMask:
         if min(image.size) < MIN_SIDE:
             size = f"{image.width}x{image.height}"
             return _empty(image, [f"the photo is too small ({size}) to find the product in; use one of at least "

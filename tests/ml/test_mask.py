@@ -126,6 +126,18 @@ def test_mask_on_a_studio_photo_follows_the_product(trained):
     assert mask.problems == []
 
 
+def test_the_same_photo_is_masked_once_and_another_photo_anew(trained, monkeypatch):
+    masker = ProductMasker(trained.net, trained.palette)
+    calls = []
+    real = masker.probabilities
+    monkeypatch.setattr(masker, "probabilities", lambda image: calls.append(image.size) or real(image))
+    photo = product_photo()
+    first = masker.mask(photo)
+    assert masker.mask(photo.copy()) is first and len(calls) == 1  # same pixels: remembered
+    shifted = Image.fromarray(np.roll(np.asarray(photo), 5, axis=1))
+    assert masker.mask(shifted) is not first and len(calls) == 2  # different pixels: masked again
+
+
 def test_transparency_in_the_source_is_its_own_mask(trained):
     rgba = product_photo().convert("RGBA")
     alpha = (true_mask() * 255).astype(np.uint8)
