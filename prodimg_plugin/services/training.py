@@ -150,11 +150,11 @@ def run_figures(trainer, opts: TrainOptions, spent: dict) -> dict:
     if seen is None:
         seen = trainer.step_count * _batch_size(trainer, opts)
     figures = {"steps": trainer.step_count, "images_seen": int(seen), "run_steps": spent.get("run_steps"),
-               "cpu_seconds": round(spent.get("cpu_seconds", 0.0), 1),
+               "cpu_seconds": round(spent.get("cpu_seconds", 0.0), 3),
                "wall_seconds": round(spent.get("wall_seconds", 0.0), 1),
                "train_seconds": round(spent.get("wall_seconds", 0.0), 1)}  # the older name of wall_seconds
     if getattr(trainer, "cpu_seconds", None) is not None:
-        figures["cpu_seconds_total"] = round(trainer.cpu_seconds, 1)
+        figures["cpu_seconds_total"] = round(trainer.cpu_seconds, 3)
     return figures
 
 
