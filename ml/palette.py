@@ -16,6 +16,7 @@ from .colour import srgb_to_oklab
 ANY = "*"
 CHROMATIC = 0.03  # OKLab chroma above which a product counts as coloured (greys and whites are below)
 MIN_PRODUCTS = 5  # fewer products of a colour x category than this: the colour's all-category entry is used
+PRIOR_PRODUCTS = 10  # a category's look is shrunk towards the colour's all-category look as if from this many
 
 
 def key(name: str | None) -> str:
@@ -109,12 +110,21 @@ class ColourPalette:
         return key(colour) in self.entries
 
     def lookup(self, colour: str, category: str | None = None) -> Appearance | None:
-        """The colour's appearance on this category's products (or on all products); None if never seen."""
+        """The colour's appearance on this category's products (or on all products); None if never seen.
+
+        A category's own look is shrunk towards the colour's look on all products by its number of products n,
+        weight n / (n + PRIOR_PRODUCTS): a handful of navy kurtas, half of them printed, no longer make navy grey,
+        while a category with hundreds of products keeps its own look.
+        """
         entry = self.entries.get(key(colour))
         if not entry:
             return None
-        row = entry.get(key(category)) or entry[ANY]
-        return Appearance(*row[:4])
+        everywhere = Appearance(*entry[ANY][:4])
+        row = entry.get(key(category)) if category and key(category) != ANY else None
+        if not row:
+            return everywhere
+        n = row[4] if len(row) > 4 else MIN_PRODUCTS
+        return everywhere.mix(Appearance(*row[:4]), n / (n + PRIOR_PRODUCTS))
 
     def to_dict(self) -> dict:
         return {"entries": self.entries, "names": self.names}

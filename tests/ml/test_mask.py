@@ -220,6 +220,15 @@ def test_palette_falls_back_to_all_categories_and_ignores_spelling():
     assert palette.lookup("Purple") is None
 
 
+def test_a_category_with_few_products_is_pulled_towards_the_colours_overall_look():
+    many, few = [0.40, 0.0, -0.05, 0.1, 300], [0.70, 0.0, 0.0, 0.1, 5]  # L, a, b, spread, products
+    palette = ColourPalette({"navyblue": {"*": many, "kurtas": few, "shirts": [0.36, 0.0, -0.06, 0.1, 1000]}})
+    kurtas, shirts = palette.lookup("Navy Blue", "Kurtas"), palette.lookup("Navy Blue", "Shirts")
+    assert abs(kurtas.L - (0.40 + (0.70 - 0.40) * 5 / 15)) < 1e-6  # five products: a third of their own look
+    assert abs(shirts.L - 0.36) < 0.002 and shirts.b < -0.059  # a thousand products: their own look
+    assert palette.lookup("Navy Blue", "Socks").L == 0.40  # no products of the category: the overall look
+
+
 # ---- cut-outs -------------------------------------------------------------------------------------------------------
 
 def test_cutout_transparent_solid_and_shadow():
