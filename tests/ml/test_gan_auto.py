@@ -30,7 +30,7 @@ def test_large_images_get_narrower_networks_and_still_come_out_at_their_size():
 
 
 def test_few_images_per_condition_blend_the_condition_in():
-    few = auto_config(n_images=1000, height=64, width=48, channels=3, attr_sizes=[9, 9])
+    few = auto_config(n_images=500, height=64, width=48, channels=3, attr_sizes=[9, 9])
     many = auto_config(n_images=9000, height=64, width=48, channels=3, attr_sizes=[9, 9])
     assert few.train["cond_blend"] > 0 and many.train["cond_blend"] == 0
     assert "Shahbazi" in few.reasons["cond_blend"]
