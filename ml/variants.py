@@ -54,6 +54,9 @@ def find_category_attribute(names) -> str | None:
     return next((a for a in names if "category" in a.lower() or "type" in a.lower()), None)
 
 
+MASKED_INVERSION_STEPS = 10  # colourways through the product mask: the GAN's rendition is a 25 % hint
+
+
 def masked_recolour(masker, image: Image.Image, attrs: dict, colour_attribute: str, colours: list[str],
                     renditions: list[np.ndarray] | None = None, hint_weight: float = 0.25) -> list[tuple[Image.Image, dict]]:
     """Each colour applied inside the product's mask (`ml.mask.recolour_with`): the catalogue's look of the colour
@@ -167,7 +170,7 @@ class VariantGenerator:
         return self.G(z, cond.expand(len(z), -1))  # (k, c, h, w)
 
     def colourways(self, image: Image.Image, attrs: dict, count: int = 3, seed: int = 0,
-                   colours: list[str] | None = None, steps: int = 30, transfer: str = "chroma",
+                   colours: list[str] | None = None, steps: int | None = None, transfer: str = "chroma",
                    masker=None) -> list[Variant]:
         """The product in other colours, at the original's full resolution.
 
@@ -179,12 +182,15 @@ class VariantGenerator:
         masker: an `ml.mask.ProductMasker`; when given, each colour is applied inside the product's mask in OKLab
         with the catalogue's look of that colour, the GAN's rendition as a hint (`masked_recolour`): skin, hair and
         the backdrop are untouched and every part of the product's main colour changes.
+        steps: inversion steps; default 30, or MASKED_INVERSION_STEPS with a masker, where the rendition is only a
+        hint to the catalogue's look and 20 more steps would cost 0.2 s of a 0.6 s request.
         Returns one Variant per colour (fewer than `count` only if the vocabulary has fewer other colours).
         """
         attr = self._colour_attr()
         targets = [self.resolve_colour(c) for c in colours] if colours else self._pick_colours(attrs, count, seed)
         if not targets:
             return []
+        steps = steps if steps is not None else MASKED_INVERSION_STEPS if masker is not None else 30
         z, src = self.invert(image, attrs, steps), self.condition(attrs)
         tgt = src.repeat(len(targets), 1)
         tgt[:, self.vocab.attributes.index(attr)] = torch.tensor([self.vocab.index(attr, t) for t in targets])
