@@ -255,10 +255,30 @@ def cmd_report(args) -> None:
     print(json.dumps({k: v for k, v in result.items() if k != "models"}), flush=True)
 
 
+def cmd_table(args) -> None:
+    """Markdown rows from every setting's result.json under --out: one row per model."""
+    print("| setting | model | steps | images/CPU s | steps/CPU s | accuracy / evaluator's (per attribute) "
+          "| worst condition (share of evaluator's) | FID / floor | FID / MLP's |")
+    print("|---|---|---:|---:|---:|---|---|---:|---:|")
+    for setting in ("a", "b", "c"):
+        path = args.out / setting / "result.json"
+        if not path.exists():
+            continue
+        result = json.loads(path.read_text())
+        mlp = result["models"].get("mlp", {}).get("evaluation", {}).get("fid")
+        for name, m in result["models"].items():
+            ev = m["evaluation"]
+            acc = ", ".join(f"{a} {v['ratio']:.2f}" for a, v in ev["accuracy"].items())
+            worst = ", ".join(f"{p['worst']} {p['worst_ratio']:.2f}" for p in m["per_condition"].values())
+            vs_mlp = f"{ev['fid'] / mlp:.2f}" if mlp else ""
+            print(f"| {setting} | {name} | {m['steps']} | {m['images_per_cpu_s']} | {m['steps_per_cpu_s']} | {acc} "
+                  f"| {worst} | {ev['fid_ratio_to_floor']:.1f} | {vs_mlp} |")
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", choices=("evaluator", "train", "report"))
-    p.add_argument("--setting", choices=("a", "b", "c"), required=True)
+    p.add_argument("action", choices=("evaluator", "train", "report", "table"))
+    p.add_argument("--setting", choices=("a", "b", "c"))
     p.add_argument("--model", choices=MODELS, default="gan")
     p.add_argument("--cpu-minutes", type=float, default=10.0)
     p.add_argument("--evaluator-minutes", type=float, default=4.0)
@@ -273,7 +293,9 @@ def main(argv=None) -> None:
     p.add_argument("--log-every", type=int, default=200)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    {"evaluator": cmd_evaluator, "train": cmd_train, "report": cmd_report}[args.action](args)
+    if args.action != "table" and not args.setting:
+        p.error("--setting is required")
+    {"evaluator": cmd_evaluator, "train": cmd_train, "report": cmd_report, "table": cmd_table}[args.action](args)
 
 
 if __name__ == "__main__":
