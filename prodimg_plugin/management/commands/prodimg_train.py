@@ -62,14 +62,7 @@ class Command(BaseCommand):
             import torch
 
             torch.set_num_threads(o["threads"])
-        opts = training.TrainOptions(
-            kind=o["kind"], seed=o["seed"], minutes=o["minutes"], cpu_minutes=o["cpu_minutes"], epochs=o["epochs"],
-            steps=o["steps"], batch_size=o["batch_size"] or 32, height=height, width=width, channels=1 if o["grayscale"] else 3,
-            checkpoint_dir=o["checkpoint_dir"] or Path("checkpoints") / o["kind"],
-            checkpoint_minutes=o["checkpoint_minutes"], resume=o["resume"], activate=not o["no_activate"],
-            export_to=o["export_to"], extra={"model": o["model_config"], "train": _train_overrides(o)}, command="manage.py " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["prodimg_train"]
-            else f"manage.py prodimg_train {o['kind']}",
-        )
+        opts = _options(o, height, width)
         data = self._data(o, opts)
         self.stdout.write(f"Training {opts.kind} on {len(data.images)} images"
                           f"{f' ({len(data.skipped)} unreadable, skipped)' if data.skipped else ''}.")
@@ -113,6 +106,23 @@ class Command(BaseCommand):
             return datasets.from_folder(o["from_folder"], o["labels"], attrs, height, width, opts.channels,
                                         o["image_column"], o["split"] or None, o["limit"])
         return datasets.from_catalogue(height, width, opts.channels, o["limit"])
+
+
+def _options(o, height: int, width: int) -> training.TrainOptions:
+    return training.TrainOptions(
+        kind=o["kind"], seed=o["seed"], minutes=o["minutes"], cpu_minutes=o["cpu_minutes"], epochs=o["epochs"],
+        steps=o["steps"], batch_size=o["batch_size"] or 32, height=height, width=width,
+        channels=1 if o["grayscale"] else 3, checkpoint_dir=o["checkpoint_dir"] or Path("checkpoints") / o["kind"],
+        checkpoint_minutes=o["checkpoint_minutes"], resume=o["resume"], activate=not o["no_activate"],
+        export_to=o["export_to"], extra={"model": o["model_config"], "train": _train_overrides(o)},
+        command=_command_line(o["kind"]))
+
+
+def _command_line(kind: str) -> str:
+    """The command as typed (for the ModelVersion and bundled weights), or its gist when called from code."""
+    if sys.argv[1:2] == ["prodimg_train"]:
+        return "manage.py " + shlex.join(sys.argv[1:])
+    return f"manage.py prodimg_train {kind}"
 
 
 def _train_overrides(o) -> dict:
