@@ -17,7 +17,7 @@ from PIL import Image
 
 from .colour import delta_e_rgb, oklab_to_srgb, srgb_to_oklab
 from .mask import ProductMask
-from .palette import Appearance
+from .palette import CHROMATIC, Appearance
 
 L_WEIGHT = 0.5  # lightness counts half in colour distance: shading changes L far more than it changes hue
 SAME_CHROMA = 0.045  # clusters this close in (a, b) are one colour in light and shade (if L is not too far)
@@ -44,14 +44,23 @@ def main_colour(lab: np.ndarray, source: Appearance | None = None, k: int = 4) -
     share = np.bincount(labels, minlength=len(centres)) / len(labels)
     alive = share > 0.03
     if source is not None:
-        dist = _distance(centres, source.lab[None])[:, 0] + 1.0 * (share < 0.15)  # a tiny cluster is not the product
+        group_share = _same(centres, centres).astype(float) @ share  # a colour split into light and shade is one
+        dist = _distance(centres, source.lab[None])[:, 0] + 1.0 * (group_share < 0.15)  # a tiny part is not it
+        chroma, wanted = np.hypot(centres[:, 1], centres[:, 2]), float(np.hypot(source.a, source.b))
+        if wanted > CHROMATIC:  # a coloured label: a part at least half as colourful beats a grey one nearer in L
+            dist = dist + 1.0 * (chroma < wanted / 2)
         first = int(np.argmin(np.where(alive, dist, np.inf)))
     else:
         first = int(np.argmax(share))
-    ref = centres[first]
-    same = (np.hypot(*(centres[:, 1:] - ref[1:]).T) < SAME_CHROMA) & (np.abs(centres[:, 0] - ref[0]) < SAME_LIGHTNESS)
+    same = _same(centres, centres[first : first + 1])[:, 0]
     same[first] = True
     return centres[same & alive | (np.arange(len(centres)) == first)], centres[~same & alive]
+
+
+def _same(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """(n, m): whether centre x_i is the same colour as ref_j in light or shade (chroma and lightness close)."""
+    d_ab = np.hypot(x[:, None, 1] - ref[None, :, 1], x[:, None, 2] - ref[None, :, 2])
+    return (d_ab < SAME_CHROMA) & (np.abs(x[:, None, 0] - ref[None, :, 0]) < SAME_LIGHTNESS)
 
 
 def _distance(x: np.ndarray, centres: np.ndarray) -> np.ndarray:

@@ -194,6 +194,25 @@ def test_every_part_of_a_two_part_product_in_the_main_colour_changes():
     assert np.array_equal(out[60, 48], [40, 40, 40])  # the band of another colour did not
 
 
+def test_a_blue_label_picks_the_blue_strap_not_the_grey_case_nearer_in_lightness():
+    def rgb(L, a, b):
+        return tuple(int(v * 255 + 0.5) for v in np.clip(oklab_to_srgb(np.array([L, a, b])), 0, 1))
+
+    strap_dark, strap, case = rgb(0.30, -0.01, -0.08), rgb(0.36, -0.01, -0.08), rgb(0.52, -0.02, -0.02)
+    im = Image.new("RGB", (96, 128), "white")
+    d = ImageDraw.Draw(im)
+    d.rectangle([38, 10, 58, 40], fill=strap_dark)  # the strap in shade
+    d.rectangle([38, 88, 58, 118], fill=strap)  # the strap in light
+    d.ellipse([24, 40, 72, 88], fill=case)  # case and dial: a bluish grey, nearer the label's lightness
+    alpha = (np.asarray(im.convert("L")) < 250).astype(np.float32)
+    blue = Appearance(0.58, -0.01, -0.07, 0.05)  # how the catalogue's blue watches look on average
+    red = Appearance(*srgb_to_oklab(np.array([190, 30, 40]) / 255), 0.05)
+    out = np.asarray(recolour(im, _mask(alpha), red, source=blue)[0]).astype(int)
+    for y in (25, 100):
+        assert out[y, 48, 0] > out[y, 48, 2] + 30  # both parts of the strap turned red
+    assert np.abs(out[64, 48] - case).max() <= 4  # the grey case kept its colour
+
+
 def test_diagnose_reports_change_outside_the_mask():
     photo = product_photo()
     tinted = Image.fromarray(np.clip(np.asarray(photo).astype(int) - [60, 0, 0], 0, 255).astype(np.uint8))
