@@ -60,13 +60,14 @@ class MaskTraining:
         return {"labelled_images": t.labelled, "offered_images": t.offered, "palette_colours": len(t.palette.colours())}
 
     def train(self, steps: int | None = None, minutes: float | None = None,
-              callback: Callable[[int, dict], None] | None = None) -> list[dict]:
-        """Train `steps` more steps and/or for `minutes`; callback(step, losses) after each step."""
+              callback: Callable[[int, dict], None] | None = None, cpu_minutes: float | None = None) -> list[dict]:
+        """Train `steps` more steps and/or for `minutes` (wall) or `cpu_minutes` (this process's CPU time);
+        callback(step, losses) after each step."""
         def each(figures: dict) -> None:
             if callback:
                 callback(figures["step"], {k: v for k, v in figures.items() if k != "step"})
 
-        return self.trainer.train(steps=steps, minutes=minutes, callback=each)
+        return self.trainer.train(steps=steps, minutes=minutes, callback=each, cpu_minutes=cpu_minutes)
 
     def save(self, path: Path) -> str:
         """The full training state (for --resume); returns the checkpoint's sha256."""
@@ -81,6 +82,7 @@ class MaskAdapter:
     """How `prodimg_train mask` builds, resumes and describes a mask training run."""
 
     kind = "mask"
+    cpu_budget = True  # MaskTrainer.train takes cpu_minutes
     default_size = (96, 72)  # MaskConfig's: 2x the generators' 64x48, since edges are what a mask is for
     data_scale = 2  # photos are loaded at 2x the model's size: pseudo-labels are made there, then reduced
 

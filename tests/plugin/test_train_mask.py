@@ -47,6 +47,13 @@ def test_train_registers_an_active_mask_version_with_the_catalogue_palette(tmp_p
     registry.clear_cache()
 
 
+def test_a_cpu_budget_stops_mask_training_and_is_recorded(tmp_path, catalogue):
+    train(tmp_path, "--cpu-minutes", "0.005")  # 0.3 s of this process's CPU time
+    version = ModelVersion.objects.get(kind="mask", active=True)
+    assert version.config["budget"] == {"cpu_minutes": 0.005}
+    assert version.metrics["steps"] >= 1 and version.metrics["cpu_seconds"] >= 0.3
+
+
 def test_training_data_is_loaded_at_twice_the_model_size(tmp_path, catalogue, monkeypatch):
     from prodimg_plugin.services import datasets
 

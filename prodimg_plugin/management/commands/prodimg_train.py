@@ -22,7 +22,7 @@ class Command(BaseCommand):
         limit.add_argument("--minutes", type=float, help="train for this long (wall-clock time)")
         limit.add_argument("--cpu-minutes", type=float,
                            help="train until this process has used this much CPU time (a fair budget on a shared "
-                                "machine; gan)")
+                                "machine; gan and mask)")
         limit.add_argument("--epochs", type=int, help="passes over the training images")
         limit.add_argument("--steps", type=int, help="optimiser steps")
         parser.add_argument("--seed", type=int, default=0)
