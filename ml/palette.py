@@ -120,11 +120,10 @@ class ColourPalette:
         if not entry:
             return None
         everywhere = Appearance(*entry[ANY][:4])
-        row = entry.get(key(category)) if category and key(category) != ANY else None
+        row = entry.get(key(category))  # [L, a, b, spread, products]; key(None) is "", never a category
         if not row:
             return everywhere
-        n = row[4] if len(row) > 4 else MIN_PRODUCTS
-        return everywhere.mix(Appearance(*row[:4]), n / (n + PRIOR_PRODUCTS))
+        return everywhere.mix(Appearance(*row[:4]), row[4] / (row[4] + PRIOR_PRODUCTS))
 
     def to_dict(self) -> dict:
         return {"entries": self.entries, "names": self.names}
