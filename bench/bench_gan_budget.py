@@ -133,8 +133,24 @@ def cmd_train(args) -> None:
             print(f"step {step} ({step / spent:.2f}/CPU s) "
                   + " ".join(f"{k} {v:.3f}" for k, v in losses.items() if k != "step"), flush=True)
 
-    trainer.train(cpu_minutes=args.cpu_minutes, callback=progress)
-    cpu_s, wall_s = time.process_time() - cpu, time.monotonic() - wall
+    snapshot = {"done": args.snapshot_at is None}
+
+    def callback(step: int, losses: dict) -> None:
+        progress(step, losses)
+        if not snapshot["done"] and time.process_time() - cpu >= args.snapshot_at * 60:
+            snapshot["done"] = True  # a constant-rate baseline's state at that CPU time, as a run of that budget
+            export_run(args, trainer, vocab, args.snapshot_out / args.setting, time.process_time() - cpu,
+                       time.monotonic() - wall, info, args.snapshot_at)
+
+    trainer.train(cpu_minutes=args.cpu_minutes, callback=callback)
+    export_run(args, trainer, vocab, folder, time.process_time() - cpu, time.monotonic() - wall, info,
+               args.cpu_minutes)
+
+
+def export_run(args, trainer, vocab: AttributeVocab, folder: Path, cpu_s: float, wall_s: float, info: dict,
+               cpu_minutes: float) -> None:
+    """The sampler's weights and the run's figures, as `report` reads them."""
+    folder.mkdir(parents=True, exist_ok=True)
     weights = folder / f"{args.name or args.model}.safetensors"
     meta = {"vocab": vocab.to_dict(), "setting": args.setting}
     if args.model == "gan":
@@ -148,7 +164,7 @@ def cmd_train(args) -> None:
     figures = {"model": args.model, "setting": args.setting, "steps": trainer.step_count,
                "images_seen": trainer.step_count * batch, "batch": batch, "cpu_s": round(cpu_s, 1),
                "wall_s": round(wall_s, 1), "steps_per_cpu_s": round(trainer.step_count / cpu_s, 2),
-               "images_per_cpu_s": round(trainer.step_count * batch / cpu_s, 1), "cpu_minutes": args.cpu_minutes,
+               "images_per_cpu_s": round(trainer.step_count * batch / cpu_s, 1), "cpu_minutes": cpu_minutes,
                "command": " ".join(sys.argv), **info}
     (folder / f"{args.name or args.model}_train.json").write_text(json.dumps(figures, indent=2))
     print(json.dumps({k: v for k, v in figures.items() if k not in ("config", "auto")}), flush=True)
@@ -289,12 +305,17 @@ def main(argv=None) -> None:
     p.add_argument("--gan-train", type=json.loads, default={}, help="TrainConfig overrides on the auto plan, JSON")
     p.add_argument("--variants", nargs="*", help="report: also these --name runs (not in the grid)")
     p.add_argument("--name", help="file stem for this run's model (default: the model's name), for variants")
+    p.add_argument("--snapshot-at", type=float, help="train: also export the run as it was after this many "
+                   "CPU-minutes (for the baselines, whose rates do not depend on the budget), into --snapshot-out")
+    p.add_argument("--snapshot-out", type=Path, help="train: the --out folder for --snapshot-at's export")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log-every", type=int, default=200)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     if args.action != "table" and not args.setting:
         p.error("--setting is required")
+    if args.snapshot_at is not None and (args.model == "gan" or args.snapshot_out is None):
+        p.error("--snapshot-at is for the baselines (the GAN's schedule depends on its budget) and needs --snapshot-out")
     {"evaluator": cmd_evaluator, "train": cmd_train, "report": cmd_report, "table": cmd_table}[args.action](args)
 
 
