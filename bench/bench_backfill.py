@@ -70,7 +70,7 @@ def run(kind: str, batch_size: int, trace: bool) -> dict:
     django.setup()
     import tracemalloc
 
-    from prodimg_plugin.services.backfill import BackfillOptions, backfill
+    from prodimg_plugin.upkeep.backfill import BackfillOptions, backfill
 
     backfill(BackfillOptions(kind, limit=1, batch_size=batch_size))  # warm: imports, first model load
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -73,8 +73,8 @@ def child(stack: str, jobs_n: int, slow_steps: int, kill_every: float, timeout: 
 
 def drive(images, slow_steps: int, kill_every: float, timeout: float, redis) -> dict:
     from prodimg_plugin.models import ImageJob
-    from prodimg_plugin.services import jobs
-    from prodimg_plugin.services.variants import variant_params
+    from prodimg_plugin.generation import jobs
+    from prodimg_plugin.generation.variants import variant_params
     from tests.plugin.processes import start_qcluster, stop
 
     work, media = Path(os.environ["BENCH_WORK"]), os.environ["MEDIA_ROOT"]

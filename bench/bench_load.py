@@ -32,8 +32,8 @@ def child(jobs_n: int, timeout: float) -> dict:
     """In a child process on one stack: prepare, start two workers, run the burst, count."""
     images = prepare(jobs_n + 4)
     from prodimg_plugin.models import ImageJob
-    from prodimg_plugin.services import jobs
-    from prodimg_plugin.services.variants import variant_params
+    from prodimg_plugin.generation import jobs
+    from prodimg_plugin.generation.variants import variant_params
     from tests.plugin.processes import start_qcluster, stop, wait_for
 
     work = Path(os.environ["BENCH_WORK"])

@@ -55,7 +55,8 @@ from django.utils import timezone  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from prodimg_plugin.models import GeneratedImage, ImageEvent  # noqa: E402
-from prodimg_plugin.services import personalize, shoppers  # noqa: E402
+from prodimg_plugin.storefront import personalize
+from prodimg_plugin.storefront import shoppers  # noqa: E402
 from shop_demo.catalog.models import Product  # noqa: E402
 from shop_demo.catalog.render import render_product  # noqa: E402
 from shop_demo.catalog.seeding import plan_catalogue, seed_catalogue  # noqa: E402

@@ -108,11 +108,11 @@ def prepare(images: int) -> list:
 
 
 def register_tiny_gan():
-    from prodimg_plugin.services import registry
+    from prodimg_plugin import weights
     from tests.plugin.conftest import tiny_gan_weights
 
     work = Path(os.environ["BENCH_WORK"])
-    return registry.register_weights("gan", tiny_gan_weights(work / "gan.safetensors"), name="bench tiny gan")
+    return weights.register_weights("gan", tiny_gan_weights(work / "gan.safetensors"), name="bench tiny gan")
 
 
 def make_catalogue(count: int, files: int = 8) -> list:

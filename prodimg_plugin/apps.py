@@ -7,15 +7,16 @@ class ProdimgConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, hooks, receivers  # noqa: F401  (registers checks and signal receivers)
-        from .conf import prodimg_settings
-        from .services import candidates, shoppers
+        from prodimg_plugin import checks, hooks, receivers  # noqa: F401  (registers checks and signal receivers)
+        from prodimg_plugin.conf import prodimg_settings
+        from prodimg_plugin.storefront import candidates
+        from prodimg_plugin.storefront import shoppers
 
         hooks.autodiscover()  # each installed app's prodimg_hooks module
         candidates.connect()  # cached candidate lists follow reviews and uploads
         shoppers.connect()  # a deleted user's cached choices go with their events
 
         if prodimg_settings.EXTEND_ADMIN:
-            from .admin_host import extend_host_admins
+            from prodimg_plugin.admin.host import extend_host_admins
 
             extend_host_admins()

@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils.module_loading import import_string
 
-from .conf import prodimg_settings
+from prodimg_plugin.conf import prodimg_settings
 
 
 def _error(msg: str, hint: str, id: str):
@@ -16,7 +16,7 @@ def _error(msg: str, hint: str, id: str):
 
 @checks.register()
 def check_host_binding(app_configs=None, **kwargs):
-    from .host import get_image_model, product_field
+    from prodimg_plugin.host import get_image_model, product_field
 
     try:
         model = get_image_model()

@@ -61,7 +61,7 @@ DEFAULTS = {
     "MAX_IMAGE_PIXELS": 40_000_000,
     "MAX_UPLOAD_BYTES": 20 * 1024 * 1024,
     # storefront
-    "RECOMMENDER": "prodimg_plugin.recommenders.ThompsonRecommender",  # class with rank(...) and update(...)
+    "RECOMMENDER": "prodimg_plugin.storefront.recommenders.ThompsonRecommender",  # class with rank(...) and update(...)
     "RECOMMENDER_SEED": None,  # seed of the recommender's random choices (tests); None: fresh entropy
     "EXPLORATION_FLOOR": 0.05,  # share of choices spread uniformly: every approved image keeps being tried
     "PERSONALIZE_CACHE_SECONDS": 1800,  # a shopper keeps seeing the same image of a product this long

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 
-from .conf import prodimg_settings
+from prodimg_plugin.conf import prodimg_settings
 
 
 def get_image_model():

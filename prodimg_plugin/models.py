@@ -12,7 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .conf import image_model_label, prodimg_settings
+from prodimg_plugin.conf import image_model_label, prodimg_settings
 
 
 def weights_upload_to(instance: "ModelVersion", filename: str) -> str:

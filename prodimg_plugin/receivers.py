@@ -2,7 +2,7 @@
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
-from . import signals
+from prodimg_plugin import signals
 
 
 @receiver(post_migrate)
@@ -21,6 +21,6 @@ def schedule_reaper(sender, app_config=None, **kwargs):
 @receiver(signals.image_approved)
 def enhanced_image_approved(sender, generated, user=None, **kwargs):
     """Hand an approved enhanced image to PRODIMG["ON_ENHANCED_APPROVED"] (e.g. to make it the main image)."""
-    from .services.enhance import enhanced_approved
+    from prodimg_plugin.generation.enhance import enhanced_approved
 
     enhanced_approved(generated)

@@ -1,5 +1,5 @@
 """django-q2 task functions: thin, they take ids and call a service."""
-from .services import jobs
+from prodimg_plugin.generation import jobs
 
 
 def run_image_job(job_id: int) -> str:

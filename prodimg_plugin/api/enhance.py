@@ -7,14 +7,14 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..host import get_image_model
-from ..models import ImageJob
-from ..services import jobs
-from ..services.enhance import KEEP, background_param, mask_unavailable
-from ..services.limits import RateLimited
-from .permissions import StaffWithPerm
-from .serializers import ImageJobSerializer, VariantRequestSerializer
-from .views import rate_limited
+from prodimg_plugin.host import get_image_model
+from prodimg_plugin.models import ImageJob
+from prodimg_plugin.generation import jobs
+from prodimg_plugin.generation.enhance import KEEP, background_param, mask_unavailable
+from prodimg_plugin.generation.limits import RateLimited
+from prodimg_plugin.api.permissions import StaffWithPerm
+from prodimg_plugin.api.serializers import ImageJobSerializer, VariantRequestSerializer
+from prodimg_plugin.api.views import rate_limited
 
 
 class EnhanceRequestSerializer(serializers.Serializer):

@@ -18,10 +18,12 @@ from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..conf import prodimg_settings
-from ..host import get_product_model
-from ..models import ImageEvent
-from ..services import events, personalize, shoppers
+from prodimg_plugin.conf import prodimg_settings
+from prodimg_plugin.host import get_product_model
+from prodimg_plugin.models import ImageEvent
+from prodimg_plugin.storefront import events
+from prodimg_plugin.storefront import personalize
+from prodimg_plugin.storefront import shoppers
 
 
 class EventSerializer(serializers.Serializer):

@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
-from ..conf import prodimg_settings
-from ..host import get_image_model
-from ..models import GeneratedImage, ImageJob
+from prodimg_plugin.conf import prodimg_settings
+from prodimg_plugin.host import get_image_model
+from prodimg_plugin.models import GeneratedImage, ImageJob
 
 
 class GeneratedImageSerializer(serializers.ModelSerializer):

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import edits, enhance, events, views
+from prodimg_plugin.api import edits, enhance, events, views
 
 app_name = "prodimg_api"
 

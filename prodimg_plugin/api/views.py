@@ -7,13 +7,14 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..host import get_image_model
-from ..models import GeneratedImage, ImageJob
-from ..services import jobs, review
-from ..services.variants import variant_params
-from ..services.limits import RateLimited
-from .permissions import StaffWithPerm
-from .serializers import GeneratedImageSerializer, ImageJobSerializer, VariantRequestSerializer
+from prodimg_plugin.host import get_image_model
+from prodimg_plugin.models import GeneratedImage, ImageJob
+from prodimg_plugin.generation import jobs
+from prodimg_plugin.generation import review
+from prodimg_plugin.generation.variants import variant_params
+from prodimg_plugin.generation.limits import RateLimited
+from prodimg_plugin.api.permissions import StaffWithPerm
+from prodimg_plugin.api.serializers import GeneratedImageSerializer, ImageJobSerializer, VariantRequestSerializer
 
 
 def rate_limited(exc: RateLimited) -> Response:

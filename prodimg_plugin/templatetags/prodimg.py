@@ -25,7 +25,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.timezone import template_localtime
 
-from ..services import personalize
+from prodimg_plugin.storefront import personalize
 
 register = template.Library()
 

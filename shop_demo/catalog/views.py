@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Count, QuerySet
 from django.views.generic import DetailView, ListView
 
-from prodimg_plugin.services import personalize
+from prodimg_plugin.storefront import personalize
 
 from .attributes import COLOURS
 from .models import Product

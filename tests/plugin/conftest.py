@@ -38,12 +38,12 @@ def gan_weights(tmp_path_factory) -> bytes:
 
 @pytest.fixture
 def gan_version(db, gan_weights):
-    from prodimg_plugin.services import registry
+    from prodimg_plugin import weights
 
-    registry.clear_cache()
-    version = registry.register_weights("gan", gan_weights, name="tiny test gan")
+    weights.clear_cache()
+    version = weights.register_weights("gan", gan_weights, name="tiny test gan")
     yield version
-    registry.clear_cache()
+    weights.clear_cache()
 
 
 @pytest.fixture

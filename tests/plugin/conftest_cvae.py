@@ -42,12 +42,12 @@ def cvae_weights(tmp_path_factory) -> bytes:
 
 @pytest.fixture
 def cvae_version(db, cvae_weights):
-    from prodimg_plugin.services import registry
+    from prodimg_plugin import weights
 
-    registry.clear_cache()
-    version = registry.register_weights("cvae", cvae_weights, name="tiny test cvae")
+    weights.clear_cache()
+    version = weights.register_weights("cvae", cvae_weights, name="tiny test cvae")
     yield version
-    registry.clear_cache()
+    weights.clear_cache()
 
 
 @pytest.fixture

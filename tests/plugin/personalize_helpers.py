@@ -33,7 +33,8 @@ def product_with_variants(name: str, colour: str, variants: list[str], status: s
 
 def reset_personalization() -> None:
     """Forget process-level state (recommender instances, feature vectors) between tests."""
-    from prodimg_plugin.services import features, personalize
+    from prodimg_plugin.storefront import features
+    from prodimg_plugin.storefront import personalize
 
     personalize.reset()
     features.clear_cache()

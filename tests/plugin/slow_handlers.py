@@ -2,7 +2,7 @@
 database connection cut mid-job) and one whose connection dies under it on the first attempt."""
 import time
 
-from prodimg_plugin.services.variants import make_variants
+from prodimg_plugin.generation.variants import make_variants
 
 
 def slow_variants(job, image, attrs, progress):

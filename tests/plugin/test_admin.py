@@ -32,7 +32,7 @@ def test_generate_variants_on_three_images_queues_jobs_that_make_variants(
 def test_generate_variants_from_the_product_list_covers_the_products_images(
     client, staff_with_perms, three_images, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from prodimg_plugin.services import jobs
+    from prodimg_plugin.generation import jobs
 
     enqueued = []
     monkeypatch.setattr(jobs, "enqueue", enqueued.append)
@@ -60,8 +60,8 @@ def test_shopper_cannot_reach_the_admin(client, shopper, three_images):
 
 @pytest.fixture
 def generated(gan_version, product_image):
-    from prodimg_plugin.services import jobs
-    from prodimg_plugin.services.variants import variant_params
+    from prodimg_plugin.generation import jobs
+    from prodimg_plugin.generation.variants import variant_params
 
     job = jobs.create_jobs("variants", [product_image], variant_params(count=2))[0]
     return list(jobs.run_job(job.pk).results.order_by("slot"))
@@ -129,7 +129,7 @@ def test_generated_image_page_shows_original_and_variant_side_by_side(client, st
 def test_variant_options_form_offers_the_models_colours_and_queues_what_was_chosen(
     client, staff_with_perms, three_images, gan_version, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from prodimg_plugin.services import jobs
+    from prodimg_plugin.generation import jobs
 
     monkeypatch.setattr(jobs, "enqueue", lambda pk: None)
     client.force_login(staff_with_perms)

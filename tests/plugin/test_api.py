@@ -42,7 +42,7 @@ def test_bad_variant_requests_answer_400_saying_what_is_wrong(api, product_image
 
 
 def test_token_authentication_works(staff_with_perms, product_image, monkeypatch):
-    from prodimg_plugin.services import jobs
+    from prodimg_plugin.generation import jobs
 
     monkeypatch.setattr(jobs, "enqueue", lambda pk: None)
     token = Token.objects.create(user=staff_with_perms)
@@ -64,8 +64,8 @@ def test_only_staff_with_the_permission_can_generate(who, request, product_image
 
 @pytest.fixture
 def generated(gan_version, product_image):
-    from prodimg_plugin.services import jobs
-    from prodimg_plugin.services.variants import variant_params
+    from prodimg_plugin.generation import jobs
+    from prodimg_plugin.generation.variants import variant_params
 
     job = jobs.create_jobs("variants", [product_image], variant_params(count=2))[0]
     return list(jobs.run_job(job.pk).results.order_by("slot"))

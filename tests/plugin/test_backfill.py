@@ -8,7 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from prodimg_plugin.models import GeneratedImage, ImageFeatures, ImageJob, QualityScore
-from prodimg_plugin.services import jobs, review
+from prodimg_plugin.generation import jobs
+from prodimg_plugin.generation import review
 from tests.factories import make_product_image
 from tests.plugin.quality_helpers import bad_files, odd_but_valid, photos, set_file, small_enhancement
 
@@ -57,7 +58,7 @@ class Killed(BaseException):
 
 
 def test_a_run_killed_mid_job_is_resumed_without_duplicates(monkeypatch):
-    from prodimg_plugin.services import enhance
+    from prodimg_plugin.generation import enhance
 
     images = photos(5)
     real, calls = enhance.make_enhanced, []

@@ -10,8 +10,9 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from prodimg_plugin.models import ImageJob
-from prodimg_plugin.services import jobs, registry
-from prodimg_plugin.services.enhance import background_param
+from prodimg_plugin.generation import jobs
+from prodimg_plugin import weights
+from prodimg_plugin.generation.enhance import background_param
 from tests.factories import make_image, make_product_image, make_user
 from tests.plugin.conftest_cvae import no_bundled_weights  # noqa: F401  (fixture)
 from tests.plugin.quality_helpers import small_enhancement
@@ -26,9 +27,9 @@ BLUE = (40, 70, 150)
 def mask_version(db):
     """The demo's shipped mask model, registered as the active one."""
     path = Path(dj_settings.PRODIMG["BUNDLED_WEIGHTS_DIR"]) / "mask.safetensors"
-    registry.clear_cache()
-    yield registry.register_weights("mask", path.read_bytes(), name="demo mask")
-    registry.clear_cache()
+    weights.clear_cache()
+    yield weights.register_weights("mask", path.read_bytes(), name="demo mask")
+    weights.clear_cache()
 
 
 @pytest.fixture
@@ -106,7 +107,7 @@ def test_without_a_mask_model_the_job_fails_saying_how_to_train_one(
     settings, garment, no_bundled_weights  # noqa: F811
 ):
     small_enhancement(settings)
-    registry.clear_cache()
+    weights.clear_cache()
     job = enhance_job(garment, "white")
     assert job.status == "failed" and "prodimg_train mask" in job.error
     assert not job.results.exists()

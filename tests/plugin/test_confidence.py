@@ -15,11 +15,13 @@ from rest_framework.test import APIClient
 
 from ml.evaluator import Judge
 from prodimg_plugin.models import GeneratedImage, ImageJob, ModelVersion
-from prodimg_plugin.services import confidence, jobs, registry
-from prodimg_plugin.services.confidence import Asked
-from prodimg_plugin.services.edits import edit_params
-from prodimg_plugin.services.jobs import Result
-from prodimg_plugin.services.variants import variant_params
+from prodimg_plugin.generation import confidence
+from prodimg_plugin.generation import jobs
+from prodimg_plugin import weights
+from prodimg_plugin.generation.confidence import Asked
+from prodimg_plugin.generation.edits import edit_params
+from prodimg_plugin.generation.jobs import Result
+from prodimg_plugin.generation.variants import variant_params
 from tests.factories import make_image, png_bytes
 from tests.plugin.conftest_cvae import COLOURS, cvae_version, cvae_weights, no_bundled_weights  # noqa: F401
 from tests.plugin.quality_helpers import small_enhancement
@@ -79,16 +81,16 @@ def mask_weights(tmp_path_factory) -> bytes:
 
 @pytest.fixture
 def evaluator_version(db, evaluator_weights):
-    registry.clear_cache()
-    yield registry.register_weights("evaluator", evaluator_weights, name="tiny evaluator")
-    registry.clear_cache()
+    weights.clear_cache()
+    yield weights.register_weights("evaluator", evaluator_weights, name="tiny evaluator")
+    weights.clear_cache()
 
 
 @pytest.fixture
 def mask_version(db, mask_weights):
-    registry.clear_cache()
-    yield registry.register_weights("mask", mask_weights, name="tiny mask")
-    registry.clear_cache()
+    weights.clear_cache()
+    yield weights.register_weights("mask", mask_weights, name="tiny mask")
+    weights.clear_cache()
 
 
 @pytest.fixture
@@ -113,7 +115,7 @@ def opened(generated) -> Image.Image:
 
 def test_a_colourway_job_stores_the_evaluators_probability_of_each_colour_and_the_mask_figures(
         gan_version, evaluator_version, mask_version, product_image, lenient):
-    judge = registry.load(evaluator_version)
+    judge = weights.load(evaluator_version)
     for g in colourways(product_image):
         assert g.params["checked"]["colour"]["value"] == g.params["colour"]
         assert g.confidence == pytest.approx(judge.probability(opened(g), "colour", g.params["colour"]), abs=1e-4)
@@ -235,7 +237,7 @@ def test_prodimg_eval_registers_the_evaluator_it_trains_when_none_is_active(gan_
     version = ModelVersion.objects.get(kind="evaluator", active=True)
     assert version.config["vocab"]["attributes"] == ["category", "colour", "pattern"]
     assert "prodimg_eval" in version.command
-    assert isinstance(registry.load(version), Judge)
+    assert isinstance(weights.load(version), Judge)
     run()  # an active evaluator stays the one
     assert ModelVersion.objects.filter(kind="evaluator").count() == 1
 

@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 
 from ml.metrics import psnr
 from prodimg_plugin.models import GeneratedImage, ImageJob, ModelVersion
-from prodimg_plugin.services import jobs
-from prodimg_plugin.services.edits import InvalidEditTarget, edit_params
+from prodimg_plugin.generation import jobs
+from prodimg_plugin.generation.edits import InvalidEditTarget, edit_params
 from tests.factories import make_image, make_product_image
 from tests.plugin.conftest_cvae import (  # noqa: F401  (fixtures)
     COLOURS, cvae_version, cvae_weights, no_bundled_weights, staff_who_edits,
@@ -196,7 +196,7 @@ def test_only_staff_with_the_edit_permission_can_edit(who, request, product_imag
 # ---- training ----------------------------------------------------------------------------------------------
 
 def test_prodimg_train_cvae_registers_an_editor_resumes_and_exports(three_images, tmp_path):
-    from prodimg_plugin.services import registry
+    from prodimg_plugin import weights
 
     make_product_image("Red Dress", category="dress", colour="red")
     make_product_image("Green Dress", category="dress", colour="green", rgb=(40, 112, 62))
@@ -208,9 +208,9 @@ def test_prodimg_train_cvae_registers_an_editor_resumes_and_exports(three_images
     version = ModelVersion.objects.get(kind="cvae", active=True)
     assert version.metrics["steps"] == 3 and version.config["seed"] == 3
     assert (ckpt / "losses.png").exists()
-    assert registry.sha256_bytes((bundle / "cvae.safetensors").read_bytes()) == version.sha256
-    registry.clear_cache()
-    editable = registry.get_model("cvae")[1].editable()
+    assert weights.sha256_bytes((bundle / "cvae.safetensors").read_bytes()) == version.sha256
+    weights.clear_cache()
+    editable = weights.get_model("cvae")[1].editable()
     assert editable["colour"] == ["green", "red"] and editable["category"] == ["dress", "tee"]
 
 
@@ -219,7 +219,7 @@ def test_prodimg_train_cvae_registers_an_editor_resumes_and_exports(three_images
 def test_prodimg_eval_cvae_reports_edits_and_null_edits_and_stores_them_on_the_version(cvae_version, tmp_path):
     import json
 
-    from prodimg_plugin.services.evaluation_cvae import format_cvae
+    from prodimg_plugin.evaluation.cvae import format_cvae
 
     colours = ["red", "navy-blue", "green"] * 4
     images = [make_product_image(f"Tee {n}", colour=c, rgb=COLOURS[c]) for n, c in enumerate(colours)]

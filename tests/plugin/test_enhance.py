@@ -4,7 +4,9 @@ import pytest
 from PIL import Image
 
 from prodimg_plugin.models import GeneratedImage, ImageJob
-from prodimg_plugin.services import jobs, registry, review
+from prodimg_plugin.generation import jobs
+from prodimg_plugin import weights
+from prodimg_plugin.generation import review
 from tests.factories import make_image, make_product_image
 from tests.plugin.quality_helpers import grey_off_centre, small_enhancement
 
@@ -102,13 +104,13 @@ def sr_weights(tmp_path_factory) -> bytes:
 @pytest.mark.parametrize("psnr_model, used", [(31.0, True), (29.0, False)])
 def test_super_resolution_is_used_only_where_it_beat_bicubic(settings, sr_weights, psnr_model, used):
     small_enhancement(settings)
-    registry.clear_cache()
-    version = registry.register_weights("sr", sr_weights, metrics={"psnr_model": psnr_model, "psnr_bicubic": 30.0})
+    weights.clear_cache()
+    version = weights.register_weights("sr", sr_weights, metrics={"psnr_model": psnr_model, "psnr_bicubic": 30.0})
     job = enhance_job(make_product_image(image=make_image((24, 32))))  # smaller than 60x80: upscaled
     generated = job.results.get()
     assert generated.params["details"]["upscale"] == ("model" if used else "bicubic")
     assert generated.model_version == (version if used else None)
-    registry.clear_cache()
+    weights.clear_cache()
 
 
 def test_approving_an_enhanced_image_makes_it_the_main_image_once(settings):
@@ -141,7 +143,7 @@ def test_prodimg_train_sr_records_held_out_psnr_against_bicubic(tmp_path):
     from django.core.management import call_command
 
     from prodimg_plugin.models import ModelVersion
-    from prodimg_plugin.services.enhance import sr_beats_bicubic
+    from prodimg_plugin.generation.enhance import sr_beats_bicubic
 
     for i in range(10):  # one photo in ten is held out
         make_product_image(f"Tee {i}", image=make_image((72, 96), colour=(30 + 20 * i, 60, 120)))

@@ -85,7 +85,7 @@ def test_without_a_model_it_says_how_to_train_one(db, no_bundled_weights, tmp_pa
 
 
 def test_the_table_names_every_attribute_and_the_floor(gan_version, small_catalogue, tmp_path):
-    from prodimg_plugin.services.evaluation_gan import format_gan
+    from prodimg_plugin.evaluation.gan import format_gan
 
     text = format_gan(run_eval(tmp_path))
     assert "colour" in text and "category" in text and "floor" in text and "Diversity" in text

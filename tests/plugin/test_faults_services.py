@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 
 from prodimg_plugin.models import ImageJob
-from prodimg_plugin.services import jobs
-from prodimg_plugin.services.variants import variant_params
+from prodimg_plugin.generation import jobs
+from prodimg_plugin.generation.variants import variant_params
 from tests.factories import make_product_image
 from tests.plugin.processes import RedisServer, kill, start_qcluster, use_redis_broker, wait_for
 from tests.plugin.test_faults import LEASE, SLOW, assert_once_each, finish, needs_file_database

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from PIL import Image
 from rest_framework.test import APIClient
 
-from prodimg_plugin.services.images import BadSourceImage, open_image_bytes
+from prodimg_plugin.images import BadSourceImage, open_image_bytes
 
 FUZZ = hsettings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -65,7 +65,7 @@ payloads = st.dictionaries(st.sampled_from(["images", "count", "mode", "colours"
 
 @pytest.mark.django_db
 def test_variants_api_answers_400_or_202_for_any_payload(staff_with_perms, product_image, monkeypatch, settings):
-    from prodimg_plugin.services import jobs
+    from prodimg_plugin.generation import jobs
 
     settings.PRODIMG = {**settings.PRODIMG, "RATE_LIMIT_IMAGES": 0}  # the rate limit has its own tests
     monkeypatch.setattr(jobs, "enqueue", lambda pk: None)

@@ -4,8 +4,8 @@ import pytest
 from PIL import Image
 
 from prodimg_plugin.models import GeneratedImage, ImageJob
-from prodimg_plugin.services import jobs
-from prodimg_plugin.services.variants import variant_params
+from prodimg_plugin.generation import jobs
+from prodimg_plugin.generation.variants import variant_params
 
 pytestmark = pytest.mark.django_db
 
@@ -79,9 +79,9 @@ def test_no_model_fails_with_how_to_fix(product_image, settings):
 
 
 def test_tampered_weights_fail_the_job_clearly(gan_version, product_image):
-    from prodimg_plugin.services import registry
+    from prodimg_plugin import weights
 
-    registry.clear_cache()
+    weights.clear_cache()
     with gan_version.weights.open("r+b") as fh:
         fh.seek(200)
         fh.write(b"\x00" * 16)
@@ -111,10 +111,10 @@ def test_failure_while_storing_leaves_no_rows_or_files(gan_version, product_imag
 
 
 def test_transient_errors_retry_with_backoff_then_fail(gan_version, product_image, monkeypatch):
-    from prodimg_plugin.services import variants
+    from prodimg_plugin.generation import variants
 
     monkeypatch.setattr(variants, "make_variants", lambda *a: (_ for _ in ()).throw(ConnectionError("db gone")))
-    monkeypatch.setitem(jobs.HANDLERS, ImageJob.Kind.VARIANTS, "prodimg_plugin.services.variants.make_variants")
+    monkeypatch.setitem(jobs.HANDLERS, ImageJob.Kind.VARIANTS, "prodimg_plugin.generation.variants.make_variants")
     job = new_job(product_image)
     job = jobs.run_job(job.pk)
     assert job.status == "queued" and job.not_before is not None and "Attempt 1" in job.error

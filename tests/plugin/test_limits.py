@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def limited(settings, monkeypatch):
-    from prodimg_plugin.services import jobs
+    from prodimg_plugin.generation import jobs
 
     monkeypatch.setattr(jobs, "enqueue", lambda pk: None)
     settings.PRODIMG = {**settings.PRODIMG, "RATE_LIMIT_IMAGES": 3}

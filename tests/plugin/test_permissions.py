@@ -34,7 +34,7 @@ def users(db):
 
 @pytest.fixture
 def world(product_image, monkeypatch):
-    from prodimg_plugin.services import jobs
+    from prodimg_plugin.generation import jobs
 
     monkeypatch.setattr(jobs, "enqueue", lambda pk: None)
     job = ImageJob.objects.create(kind="variants", source=product_image, status="succeeded")

@@ -13,8 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from prodimg_plugin.models import ImageEvent, ImageFeatures, ModelVersion, RecommenderState
-from prodimg_plugin.recommenders import Ranked
-from prodimg_plugin.services import candidates, events, features, personalize, review, shoppers
+from prodimg_plugin.storefront.recommenders import Ranked
+from prodimg_plugin.storefront import candidates
+from prodimg_plugin.storefront import events
+from prodimg_plugin.storefront import features
+from prodimg_plugin.storefront import personalize
+from prodimg_plugin.generation import review
+from prodimg_plugin.storefront import shoppers
 from tests.factories import make_user
 from tests.plugin.personalize_helpers import (quiet,  # noqa: F401 (autouse fixture)
     NAVY, QUIET, make_generated, product_with_variants,
@@ -204,7 +209,7 @@ def test_features_are_a_colour_histogram_and_attributes_until_a_cvae_is_active(m
 
     version = ModelVersion.objects.create(kind="cvae", weights="prodimg/models/cvae/x.safetensors", sha256="0" * 64,
                                           active=True)
-    monkeypatch.setattr(features.registry, "load", lambda v: FakeEditor())
+    monkeypatch.setattr(features.weights, "load", lambda v: FakeEditor())
     features.clear_cache()
     vecs = features.vectors(keys)
     assert {len(v) for v in vecs.values()} == {8 + 32}

@@ -15,8 +15,10 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from prodimg_plugin.models import ImageEvent
-from prodimg_plugin.recommenders import Ranked
-from prodimg_plugin.services import candidates, events, personalize
+from prodimg_plugin.storefront.recommenders import Ranked
+from prodimg_plugin.storefront import candidates
+from prodimg_plugin.storefront import events
+from prodimg_plugin.storefront import personalize
 from tests.plugin.personalize_helpers import (quiet,  # noqa: F401 (autouse fixture)
                                               make_generated, product_with_variants)
 
@@ -192,7 +194,7 @@ def test_the_bundled_image_template_renders_as_the_template_engine_renders_it():
     from django.template.loader import get_template
     from django.utils.safestring import mark_safe
 
-    from prodimg_plugin.recommenders import Candidate
+    from prodimg_plugin.storefront.recommenders import Candidate
     from prodimg_plugin.templatetags import prodimg
 
     found = get_template(prodimg.TEMPLATE)

@@ -6,7 +6,7 @@ import torch
 from django.core.management import CommandError, call_command
 
 from prodimg_plugin.models import ModelVersion
-from prodimg_plugin.services import registry
+from prodimg_plugin import weights
 from tests.factories import make_product_image
 
 pytestmark = pytest.mark.django_db
@@ -35,8 +35,8 @@ def test_train_registers_an_active_version_that_makes_variants(tmp_path, catalog
     assert version.config["seed"] == 5 and "colour" in version.config["vocab"]["values"]
     assert (tmp_path / "ckpt" / "losses.png").exists() and (tmp_path / "ckpt" / "train.safetensors").exists()
     assert (tmp_path / "bundle" / "gan.safetensors").exists() and "prodimg_train" in (tmp_path / "bundle" / "gan.json").read_text()
-    registry.clear_cache()
-    _, generator = registry.get_model("gan")
+    weights.clear_cache()
+    _, generator = weights.get_model("gan")
     assert "navy-blue" in generator.vocab.allowed("colour")
 
 
@@ -92,8 +92,8 @@ def test_without_a_config_one_is_chosen_for_any_size_printed_and_stored(tmp_path
     model = version.config["model"]
     assert (model["height"], model["width"], model["channels"]) == (h, w, 1 if grayscale else 3)
     assert "blocks" in version.config["auto"] and version.config["train"]["batch_size"] == 4
-    registry.clear_cache()
-    _, generator = registry.get_model("gan")
+    weights.clear_cache()
+    _, generator = weights.get_model("gan")
     samples = generator.G.sample(2, torch.ones(len(generator.vocab.attributes), dtype=torch.long))
     assert samples.shape == (2, 1 if grayscale else 3, h, w)
 

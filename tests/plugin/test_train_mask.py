@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from PIL import Image
 
 from prodimg_plugin.models import ModelVersion
-from prodimg_plugin.services import registry
+from prodimg_plugin import weights
 from tests.factories import make_image, make_product_image
 
 pytestmark = pytest.mark.django_db
@@ -39,12 +39,12 @@ def test_train_registers_an_active_mask_version_with_the_catalogue_palette(tmp_p
     assert version.config["model"]["widths"] == [4, 8]
     info = json.loads((tmp_path / "bundle" / "mask.json").read_text())
     assert info["seed"] == 4 and "prodimg_train mask" in info["command"] and info["sha256"] == version.sha256
-    registry.clear_cache()
-    _, masker = registry.get_model("mask")
+    weights.clear_cache()
+    _, masker = weights.get_model("mask")
     assert masker.palette.colours() == ["green", "navy-blue", "red"]
     mask = masker.mask(make_image((60, 80)))
     assert mask.alpha.shape == (80, 60)
-    registry.clear_cache()
+    weights.clear_cache()
 
 
 def test_a_cpu_budget_stops_mask_training_and_is_recorded(tmp_path, catalogue):
@@ -55,7 +55,7 @@ def test_a_cpu_budget_stops_mask_training_and_is_recorded(tmp_path, catalogue):
 
 
 def test_training_data_is_loaded_at_twice_the_model_size(tmp_path, catalogue, monkeypatch):
-    from prodimg_plugin.services import datasets
+    from prodimg_plugin.training import datasets
 
     sizes = []
     real = datasets.from_catalogue

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
-from ...services import backfill
+from prodimg_plugin.upkeep import backfill
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ...services.evaluation import EVALUATIONS, EvaluationError
+from prodimg_plugin.evaluation.base import EVALUATIONS, EvaluationError
 
 
 class Command(BaseCommand):

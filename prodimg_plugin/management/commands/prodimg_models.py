@@ -1,8 +1,8 @@
 """List model versions, install the bundled default weights, activate a version (roll out / roll back)."""
 from django.core.management.base import BaseCommand, CommandError
 
-from ...models import ModelVersion
-from ...services import registry
+from prodimg_plugin.models import ModelVersion
+from prodimg_plugin import weights
 
 
 class Command(BaseCommand):
@@ -15,9 +15,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o):
         if o["install_bundled"]:
-            for kind in registry.LOADERS:
+            for kind in weights.LOADERS:
                 if not ModelVersion.objects.filter(kind=kind, active=True).exists():
-                    version = registry.register_bundled(kind)
+                    version = weights.register_bundled(kind)
                     if version:
                         self.stdout.write(f"Installed bundled {kind} weights as {version}.")
         if o["activate"]:
@@ -25,7 +25,7 @@ class Command(BaseCommand):
                 version = ModelVersion.objects.get(pk=o["activate"])
             except ModelVersion.DoesNotExist:
                 raise CommandError(f"no model version {o['activate']}") from None
-            registry.activate(version)
+            weights.activate(version)
             self.stdout.write(f"{version} is now active.")
         for v in ModelVersion.objects.order_by("kind", "-created_at"):
             self.stdout.write(f"{v.pk:>4}  {v.kind:<10} {'active' if v.active else '      '}  {v.sha256[:12]}  {v.name}")

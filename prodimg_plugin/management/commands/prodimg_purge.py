@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from ...services import purge
+from prodimg_plugin.upkeep import purge
 
 
 class Command(BaseCommand):

@@ -9,7 +9,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from ...services import datasets, training
+from prodimg_plugin.training import datasets
+from prodimg_plugin.training import runs as training
 
 
 class Command(BaseCommand):
@@ -86,7 +87,7 @@ class Command(BaseCommand):
     def _queue(self) -> None:
         from django_q.tasks import async_task
 
-        from ...conf import prodimg_settings
+        from prodimg_plugin.conf import prodimg_settings
 
         argv = [a for a in sys.argv[2:] if a != "--queue"]
         task = async_task("prodimg_plugin.tasks.train_model", argv, cluster=prodimg_settings.LONG_CLUSTER)

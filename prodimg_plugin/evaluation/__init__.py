@@ -1,0 +1,1 @@
+"""Offline evaluations behind `manage.py prodimg_eval`: one per kind (gan, cvae, recommender)."""

@@ -1,0 +1,24 @@
+"""Review of generated images: nothing AI-made reaches shoppers until approved."""
+from __future__ import annotations
+
+from django.utils import timezone
+
+from prodimg_plugin import signals
+from prodimg_plugin.models import GeneratedImage
+
+
+def approve(generated: GeneratedImage, user=None) -> GeneratedImage:
+    return _set_status(generated, GeneratedImage.Status.APPROVED, user, signals.image_approved)
+
+
+def reject(generated: GeneratedImage, user=None) -> GeneratedImage:
+    return _set_status(generated, GeneratedImage.Status.REJECTED, user, signals.image_rejected)
+
+
+def _set_status(generated, status, user, signal) -> GeneratedImage:
+    generated.status = status
+    generated.reviewed_by = user if getattr(user, "is_authenticated", False) else None
+    generated.reviewed_at = timezone.now()
+    generated.save(update_fields=["status", "reviewed_by", "reviewed_at", "updated_at"])
+    signal.send(sender=GeneratedImage, generated=generated, user=generated.reviewed_by)
+    return generated

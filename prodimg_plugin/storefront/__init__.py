@@ -1,0 +1,1 @@
+"""The storefront: which approved image each shopper sees (recommenders, candidates, shopper context, features, learned state) and the events that teach it."""

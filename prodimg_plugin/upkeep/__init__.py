@@ -1,0 +1,1 @@
+"""Catalogue upkeep: host-photo quality scores, backfills over whole catalogues, purging files nobody needs."""
