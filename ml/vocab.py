@@ -72,3 +72,29 @@ class AttributeVocab:
     def from_dict(cls, data: dict) -> "AttributeVocab":
         order = data.get("attributes") or list(data["values"])
         return cls({k: list(data["values"][k]) for k in order})
+
+
+# ---- attribute roles and spelling: the one place that decides ------------------------------------------------
+
+CATEGORY_NAMES = ("category", "articletype", "type")  # exact names preferred, in this order
+
+
+def spelling_key(value) -> str:
+    """A name as compared across spellings: case, spaces, hyphens and punctuation ignored
+    ("Navy-Blue" == "navy blue" == "navy_blue")."""
+    return "".join(ch for ch in str(value if value is not None else "").lower() if ch.isalnum())
+
+
+def colour_attribute(names) -> str | None:
+    """Which attribute is the colour: the first name (in the order given) that mentions colour or color
+    ("colour", "color", "baseColour")."""
+    return next((n for n in names if "colour" in n.lower() or "color" in n.lower()), None)
+
+
+def category_attribute(names) -> str | None:
+    """Which attribute is the category: one named category, articleType or type (in that order of preference),
+    else the first name that mentions category or type ("productType")."""
+    names = list(names)
+    by_name = {n.lower(): n for n in names}
+    exact = next((by_name[n] for n in CATEGORY_NAMES if n in by_name), None)
+    return exact or next((n for n in names if "category" in n.lower() or "type" in n.lower()), None)
