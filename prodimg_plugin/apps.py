@@ -7,11 +7,11 @@ class ProdimgConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from prodimg_plugin import checks, hooks, receivers  # noqa: F401  (registers checks and signal receivers)
+        from prodimg_plugin import checks, hooks, kinds, receivers  # noqa: F401  (registers checks and signal receivers)
         from prodimg_plugin.conf import prodimg_settings
-        from prodimg_plugin.storefront import candidates
-        from prodimg_plugin.storefront import shoppers
+        from prodimg_plugin.storefront import candidates, shoppers
 
+        kinds.register_builtins()  # model kinds, job handlers, evaluations
         hooks.autodiscover()  # each installed app's prodimg_hooks module
         candidates.connect()  # cached candidate lists follow reviews and uploads
         shoppers.connect()  # a deleted user's cached choices go with their events

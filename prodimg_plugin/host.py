@@ -42,10 +42,6 @@ def image_file(image):
     return getattr(image, prodimg_settings.IMAGE_FIELD)
 
 
-def product_of(image):
-    return getattr(image, prodimg_settings.PRODUCT_FIELD)
-
-
 def product_id_of(image):
     return getattr(image, prodimg_settings.PRODUCT_FIELD + "_id")
 
@@ -59,3 +55,8 @@ def attributes_of(image) -> dict[str, str]:
 def images_of_products(products):
     """Host images of the given products (a queryset or list)."""
     return get_image_model()._default_manager.filter(**{prodimg_settings.PRODUCT_FIELD + "__in": products})
+
+
+def images_of(selection):
+    """The host images a selection stands for: the images themselves, or every image of the selected products."""
+    return selection if selection.model is get_image_model() else images_of_products(selection)

@@ -1,5 +1,10 @@
 """Old home of the recommenders, kept so that a host whose settings name
 "prodimg_plugin.recommenders.ThompsonRecommender" keeps working. They live in `prodimg_plugin.storefront.recommenders`."""
 from prodimg_plugin.storefront.recommenders import (  # noqa: F401
-    Candidate, Feedback, OriginalImageRecommender, Ranked, ShopperContext, ThompsonRecommender,
+    Candidate,
+    Feedback,
+    OriginalImageRecommender,
+    Ranked,
+    ShopperContext,
+    ThompsonRecommender,
 )

@@ -7,14 +7,13 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import Callable
 
 from django.core.files.base import ContentFile
 from django.db import transaction
 
 from ml.checkpoint import CheckpointError, sha256_bytes
-
 from prodimg_plugin.conf import prodimg_settings
+from prodimg_plugin.kinds import model_kinds
 from prodimg_plugin.models import ModelVersion
 
 log = logging.getLogger(__name__)
@@ -22,14 +21,6 @@ log = logging.getLogger(__name__)
 _cache: dict[tuple, object] = {}
 _lock = threading.Lock()
 
-# kind -> "module.Class" with a from_checkpoint(path, device=..., expected_sha256=...) classmethod
-LOADERS = {
-    "gan": "ml.variants.VariantGenerator",
-    "cvae": "ml.edits.AttributeEditor",
-    "sr": "ml.sr.Upscaler",
-    "mask": "ml.mask.ProductMasker",
-    "evaluator": "ml.evaluator.Judge",
-}
 
 
 class ModelUnavailable(Exception):
@@ -103,9 +94,7 @@ def load(version: ModelVersion):
 
 
 def _load_uncached(version: ModelVersion):
-    from django.utils.module_loading import import_string
-
-    loader = import_string(LOADERS[version.kind])
+    loader = model_kinds.get(version.kind).loader_class()
     try:
         with version.weights.open("rb") as fh:
             data = fh.read()
@@ -138,8 +127,6 @@ def get_model(kind: str):
     version = active_version(kind)
     return version, load(version)
 
-
-Loader = Callable[[ModelVersion], object]
 
 
 def optional_model(kind: str):

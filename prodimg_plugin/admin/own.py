@@ -10,10 +10,18 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from prodimg_plugin.admin.html import badge, confidence_label, evaluation_line, evaluation_report, needs_look_badge, quality_report, thumb
-from prodimg_plugin.models import GeneratedImage, ImageJob, ModelVersion
 from prodimg_plugin import weights
+from prodimg_plugin.admin.html import (
+    badge,
+    confidence_label,
+    evaluation_line,
+    evaluation_report,
+    needs_look_badge,
+    quality_report,
+    thumb,
+)
 from prodimg_plugin.generation import review
+from prodimg_plugin.models import GeneratedImage, ImageJob, ModelVersion
 
 REVIEW_PERM = "prodimg_plugin.review_generatedimage"
 

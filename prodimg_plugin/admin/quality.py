@@ -1,52 +1,14 @@
-"""Quality on the host's product-image admin: the "Enhance images" and "Remove background" actions, a quality
-column and two filters.
-
-`extend_image_admin(model_admin)` (called by admin_host's `_extend`) adds the column (score, band colour and
-the reasons, with each part's score in the tooltip) and the filters (score band; reason) to the host's
-registered image admin.
-"""
+"""Host-photo quality on the host's product-image admin: a column (score in its band's colour and the reasons, each
+part's score in the tooltip) and two filters (score band; reason). `host.extended_class` adds them."""
 from __future__ import annotations
 
 from django.contrib import admin
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils.html import format_html
 
-from prodimg_plugin.admin.forms import BackgroundForm
-from prodimg_plugin.host import get_image_model, images_of_products
-from prodimg_plugin.models import ImageJob
 from prodimg_plugin.upkeep import quality
-from prodimg_plugin.generation.enhance import mask_unavailable
 
-ENHANCE_PERM = "prodimg_plugin.enhance_images"
 BAND_COLOURS = {"poor": "#a61b1b", "fair": "#b26a00", "good": "#1b7f3a"}
-
-
-@admin.action(description="Enhance images (AI)", permissions=["prodimg_enhance"])
-def enhance_images(modeladmin, request, queryset):
-    """One enhancement job per selected image: cleaned, centred, white background, target size; pending review."""
-    from prodimg_plugin.admin.host import _queue
-
-    images = queryset if queryset.model is get_image_model() else images_of_products(queryset)
-    _queue(modeladmin, request, images, ImageJob.Kind.ENHANCE, {}, ENHANCE_PERM)
-
-
-@admin.action(description="Remove background (AI)…", permissions=["prodimg_enhance"])
-def remove_background(modeladmin, request, queryset):
-    """Intermediate page (transparent, white, a colour, a soft shadow); then one enhance job per image that cuts
-    the product out with the mask model and puts it on that background, pending review."""
-    from prodimg_plugin.admin.host import _queue, action_page
-
-    images = queryset if queryset.model is get_image_model() else images_of_products(queryset)
-    error = mask_unavailable()
-    form = BackgroundForm(request.POST if request.POST.get("prodimg_confirm") else None)
-    if not error and form.is_bound and form.is_valid():
-        params = {"background": form.cleaned_data["value"]}
-        _queue(modeladmin, request, images, ImageJob.Kind.ENHANCE, params, ENHANCE_PERM)
-        return None
-    return action_page(modeladmin, request, queryset, form, "remove_background", title="Remove background",
-                       submit_label="Remove background", error=error,
-                       intro="Each selected photo is enhanced, its product cut out and put on the background "
-                             "chosen here. Results wait for review on the product's page.")
 
 
 @admin.display(description="Quality", ordering="prodimg_quality__score")
@@ -94,13 +56,3 @@ class QualityReasonFilter(admin.SimpleListFilter):
             return queryset
         # the JSON text holds each reason in quotes: an exact element match on every database backend
         return queryset.filter(prodimg_quality__reasons__icontains=f'"{reason}"')
-
-
-def extend_image_admin(model_admin) -> None:
-    """Add the quality column and filters to the host's image admin (once)."""
-    if quality_column not in model_admin.list_display:
-        model_admin.list_display = tuple(model_admin.list_display) + (quality_column,)
-    model_admin.list_filter = tuple(model_admin.list_filter) + tuple(
-        f for f in (QualityBandFilter, QualityReasonFilter) if f not in model_admin.list_filter)
-    if isinstance(model_admin.list_select_related, (list, tuple)):
-        model_admin.list_select_related = tuple(model_admin.list_select_related) + ("prodimg_quality",)

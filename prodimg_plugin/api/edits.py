@@ -8,16 +8,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ml.checkpoint import CheckpointError
-
-from prodimg_plugin.host import get_image_model
-from prodimg_plugin.models import ImageJob
-from prodimg_plugin.generation import edits
-from prodimg_plugin.generation import jobs
-from prodimg_plugin.generation.limits import RateLimited
-from prodimg_plugin.weights import ModelUnavailable
 from prodimg_plugin.api.permissions import StaffWithPerm
 from prodimg_plugin.api.serializers import ImageJobSerializer
 from prodimg_plugin.api.views import rate_limited
+from prodimg_plugin.generation import edits, jobs
+from prodimg_plugin.generation.limits import RateLimited
+from prodimg_plugin.host import get_image_model
+from prodimg_plugin.models import ImageJob
+from prodimg_plugin.weights import ModelUnavailable
 
 
 class EditRequestSerializer(serializers.Serializer):

@@ -7,14 +7,15 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from prodimg_plugin.host import get_image_model
-from prodimg_plugin.models import ImageJob
-from prodimg_plugin.generation import jobs
-from prodimg_plugin.generation.enhance import KEEP, background_param, mask_unavailable
-from prodimg_plugin.generation.limits import RateLimited
 from prodimg_plugin.api.permissions import StaffWithPerm
 from prodimg_plugin.api.serializers import ImageJobSerializer, VariantRequestSerializer
 from prodimg_plugin.api.views import rate_limited
+from prodimg_plugin.generation import jobs
+from prodimg_plugin.generation.backgrounds import BACKGROUNDS, KEEP, background_param
+from prodimg_plugin.generation.enhance import mask_unavailable
+from prodimg_plugin.generation.limits import RateLimited
+from prodimg_plugin.host import get_image_model
+from prodimg_plugin.models import ImageJob
 
 
 class EnhanceRequestSerializer(serializers.Serializer):
@@ -22,9 +23,8 @@ class EnhanceRequestSerializer(serializers.Serializer):
                                    help_text="Ids of the host's product images.")
     background = serializers.CharField(
         default=KEEP, max_length=40,
-        help_text='"keep" (the enhance steps only, the default), or remove the background with the mask model '
-                  'and put the product on "transparent" (PNG / WebP with alpha), "white", "shadow" (white with a '
-                  'soft contact shadow) or a colour "#rrggbb".')
+        help_text="The background: " + "; ".join(f'"{value}": {label}' for value, label in BACKGROUNDS.items())
+                  + '. Anything but "keep" cuts the product out with the mask model.')
 
     validate_images = VariantRequestSerializer.validate_images  # known ids, duplicates dropped
 

@@ -21,9 +21,7 @@ from rest_framework.views import APIView
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.host import get_product_model
 from prodimg_plugin.models import ImageEvent
-from prodimg_plugin.storefront import events
-from prodimg_plugin.storefront import personalize
-from prodimg_plugin.storefront import shoppers
+from prodimg_plugin.storefront import events, personalize, shoppers
 
 
 class EventSerializer(serializers.Serializer):

@@ -7,14 +7,13 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from prodimg_plugin.host import get_image_model
-from prodimg_plugin.models import GeneratedImage, ImageJob
-from prodimg_plugin.generation import jobs
-from prodimg_plugin.generation import review
-from prodimg_plugin.generation.variants import variant_params
-from prodimg_plugin.generation.limits import RateLimited
 from prodimg_plugin.api.permissions import StaffWithPerm
 from prodimg_plugin.api.serializers import GeneratedImageSerializer, ImageJobSerializer, VariantRequestSerializer
+from prodimg_plugin.generation import jobs, review
+from prodimg_plugin.generation.limits import RateLimited
+from prodimg_plugin.generation.variants import variant_params
+from prodimg_plugin.host import get_image_model
+from prodimg_plugin.models import GeneratedImage, ImageJob
 
 
 def rate_limited(exc: RateLimited) -> Response:

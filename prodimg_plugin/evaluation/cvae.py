@@ -10,8 +10,6 @@ from __future__ import annotations
 import csv
 import logging
 import math
-import shlex
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,19 +19,23 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ml import checkpoint, evaluator
+from ml import evaluator
 from ml.images import fit
 from ml.metrics import psnr, ssim
-from ml.vocab import AttributeVocab
-
-from prodimg_plugin.host import attributes_of, get_image_model
-from prodimg_plugin.models import ModelVersion
-from prodimg_plugin.training import datasets
+from ml.vocab import AttributeVocab, category_attribute, colour_attribute
 from prodimg_plugin import weights
-from prodimg_plugin.evaluation.base import EVALUATIONS, Evaluation, EvaluationError, JudgedEvalOptions, judged_arguments, judged_options
+from prodimg_plugin.evaluation.base import Evaluation, EvaluationError
 from prodimg_plugin.evaluation.base import num as _num
 from prodimg_plugin.evaluation.base import pct as _pct
-from prodimg_plugin.images import BadSourceImage, open_source
+from prodimg_plugin.evaluation.judged import (
+    JudgedEvalOptions,
+    Sample,
+    catalogue_splits,
+    judged_arguments,
+    judged_options,
+    load_or_train_evaluator,
+)
+from prodimg_plugin.training import datasets
 from prodimg_plugin.weights import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -48,18 +50,12 @@ class CvaeEvalOptions(JudgedEvalOptions):
     grid_rows: int = 6
 
 
-@dataclass
-class Sample:
-    image: Image.Image  # the original, full resolution
-    attrs: dict[str, str]
-
-
 def evaluate_cvae(opts: CvaeEvalOptions, progress: Callable[[str], None] | None = None) -> dict:
     """Evaluate the active CVAE; write the grid (and evaluator) under out_dir; store the report on the version."""
     say = progress or log.info
     version, editor = weights.get_model("cvae")
     vocab = editor.vocab
-    colour, category = attribute_named(vocab, "colo"), attribute_named(vocab, "categ", "type")
+    colour, category = colour_attribute(vocab.attributes), category_attribute(vocab.attributes)
     if colour is None:
         raise EvaluationError(f"the model has no colour attribute to edit (it knows {', '.join(vocab.attributes)})")
     train, samples, split = load_splits(opts, *opts.evaluator_size, 3)
@@ -81,11 +77,6 @@ def evaluate_cvae(opts: CvaeEvalOptions, progress: Callable[[str], None] | None 
     return report
 
 
-def attribute_named(vocab: AttributeVocab, *hints: str) -> str | None:
-    """The first attribute whose name contains one of the hints ("colo" finds colour, color, baseColour)."""
-    return next((a for h in hints for a in vocab.attributes if h in a.lower()), None)
-
-
 def commonest(values: list[str], allowed: list[str], n: int) -> list[str]:
     """The n commonest values among the allowed ones (the edit targets), commonest first."""
     counts = Counter(v for v in values if v in allowed)
@@ -104,25 +95,6 @@ def load_splits(opts: CvaeEvalOptions, height: int, width: int, channels: int):
     return (*catalogue_splits(height, width, channels), "catalogue: images with pk % 5 == 0 held out")
 
 
-def catalogue_splits(height: int, width: int, channels: int) -> tuple[datasets.Dataset, list[Sample]]:
-    """Every fifth host image (by pk) held out as a full-size original; the rest as training thumbnails."""
-    arrays, rows, samples, skipped = [], [], [], []
-    for image in get_image_model()._default_manager.order_by("pk").iterator(chunk_size=200):
-        try:
-            pil, attrs = open_source(image), attributes_of(image)
-        except BadSourceImage as exc:
-            skipped.append(str(exc))
-            continue
-        if image.pk % 5 == 0:
-            samples.append(Sample(pil, attrs))
-        else:
-            arrays.append(np.asarray(fit(pil, height, width, channels)).reshape(height, width, channels))
-            rows.append(attrs)
-    images = np.stack(arrays) if arrays else np.zeros((0, height, width, channels), np.uint8)
-    labels = {a: [r.get(a, "") for r in rows] for a in sorted({k for r in rows for k in r})}
-    return datasets.Dataset(images, labels, skipped), samples
-
-
 def folder_samples(opts: CvaeEvalOptions, split: str) -> list[Sample]:
     """Originals of one split of a labels CSV, full resolution, at most max_images * 4 read."""
     samples = []
@@ -137,42 +109,6 @@ def folder_samples(opts: CvaeEvalOptions, split: str) -> list[Sample]:
             if len(samples) >= opts.max_images * 4:
                 break
     return samples
-
-
-def load_or_train_evaluator(opts: CvaeEvalOptions, train: datasets.Dataset, vocab: AttributeVocab, say):
-    """The evaluator classifier: the given checkpoint when it exists with this vocabulary, else trained now."""
-    path = Path(opts.evaluator or opts.out_dir / "evaluator.safetensors")
-    if opts.evaluator and path.exists():
-        model, saved = evaluator.from_checkpoint(path)
-        if saved.values == vocab.values:
-            say(f"Evaluator loaded from {path}.")
-            return model, path
-    say(f"Training the evaluator for {opts.evaluator_minutes} min on the train split.")
-    idx = np.array(vocab.encode_many(train.labels)) if train.labels else np.zeros((len(train.images), 0))
-    model = evaluator.train_classifier(train.images, idx, vocab, epochs=None, minutes=opts.evaluator_minutes,
-                                       seed=opts.seed + 1)
-    evaluator.export(model, vocab, path)
-    register_evaluator(path, {"train_images": len(train.images), "minutes": opts.evaluator_minutes}, say)
-    return model, path
-
-
-def register_evaluator(path: Path, metrics: dict, say) -> None:
-    """Register a freshly trained evaluator as the active ModelVersion of kind "evaluator" when none is active,
-    so that every generated image gets a confidence (services.confidence); an active one is left in place."""
-    active = ModelVersion.objects.filter(kind=ModelVersion.Kind.EVALUATOR, active=True).first()
-    if active is not None:
-        say(f"Evaluator written to {path}; {active} stays the one that scores generated images.")
-        return
-    _, meta = checkpoint.load(path)
-    version = weights.register_weights(
-        ModelVersion.Kind.EVALUATOR, Path(path).read_bytes(), name=f"prodimg_eval {path.name}",
-        config={"model": meta["config"], "vocab": meta["vocab"]}, metrics=metrics, command=_command_line())
-    say(f"Registered the evaluator as {version}: it now scores every generated image.")
-
-
-def _command_line() -> str:
-    """The command that is running, as recorded on a ModelVersion."""
-    return "manage.py " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["prodimg_eval"] else "manage.py prodimg_eval"
 
 
 # ---- edits and figures --------------------------------------------------------------------------------------
@@ -299,5 +235,5 @@ def format_cvae(report: dict) -> str:
     return "\n".join(lines)
 
 
-EVALUATIONS["cvae"] = Evaluation(run_cvae, format_cvae, cvae_arguments,
+CVAE = Evaluation(run_cvae, format_cvae, cvae_arguments,
                                  help="colour-edit success, preservation and null edits of the active CVAE")

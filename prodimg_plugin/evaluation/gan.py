@@ -21,14 +21,19 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from ml import evaluator, gan_eval
+from ml import gan_eval
 from ml.images import fit
-
-from prodimg_plugin.training import datasets
+from ml.vocab import category_attribute, colour_attribute
 from prodimg_plugin import weights
-from prodimg_plugin.evaluation.base import EVALUATIONS, Evaluation, EvaluationError, JudgedEvalOptions, judged_arguments, judged_options
-from prodimg_plugin.evaluation.base import num, pct
-from prodimg_plugin.evaluation.cvae import attribute_named, catalogue_splits, load_or_train_evaluator
+from prodimg_plugin.evaluation.base import Evaluation, EvaluationError, num, pct
+from prodimg_plugin.evaluation.judged import (
+    JudgedEvalOptions,
+    catalogue_splits,
+    judged_arguments,
+    judged_options,
+    load_or_train_evaluator,
+)
+from prodimg_plugin.training import datasets
 from prodimg_plugin.weights import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -97,8 +102,8 @@ def save_grids(version, sampler, vocab, labels: dict[str, list[str]], opts: GanE
 
     Returns {category: storage name}; the version's earlier grids are replaced.
     """
-    category = attribute_named(vocab, "categ", "type") or vocab.attributes[0]
-    colour = attribute_named(vocab, "colo")
+    category = category_attribute(vocab.attributes) or vocab.attributes[0]
+    colour = colour_attribute(vocab.attributes)
     colour = colour if colour != category else None
     base = {a: _commonest(labels.get(a, []), vocab.allowed(a)) for a in vocab.attributes}
     colours = _ranked(labels.get(colour, []), vocab.allowed(colour))[: opts.grid_colours] if colour else None
@@ -174,5 +179,5 @@ def format_gan(report: dict) -> str:
     return "\n".join(lines)
 
 
-EVALUATIONS["gan"] = Evaluation(run_gan, format_gan, gan_arguments,
+GAN = Evaluation(run_gan, format_gan, gan_arguments,
                                 help="attribute accuracy, evaluator-FID and diversity of the active GAN, with grids")

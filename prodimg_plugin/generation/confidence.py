@@ -18,9 +18,8 @@ from PIL import Image
 
 from ml.recolour import diagnose
 from ml.variants import find_category_attribute
-
-from prodimg_plugin.conf import DEFAULTS, prodimg_settings
 from prodimg_plugin import weights
+from prodimg_plugin.conf import DEFAULTS, prodimg_settings
 from prodimg_plugin.generation.jobs import Result
 
 log = logging.getLogger(__name__)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from prodimg_plugin.generation import confidence
 from prodimg_plugin import weights
+from prodimg_plugin.generation import confidence
 from prodimg_plugin.generation.jobs import JobError, Result
 
 KIND = "cvae"

@@ -6,8 +6,8 @@ bicubic; otherwise bicubic is used. Renditions (WebP and JPEG; AVIF too where Pi
 PRODIMG["ENHANCE"]["rendition_formats"] asks for it, since it costs as much as the rest together) travel with
 the result and are stored by the job's commit step next to the main file.
 
-Background removal: the job param `background` ("keep" by default; "transparent", "white", "shadow" or a
-"#rrggbb" colour, checked by `background_param`) cuts the product out of the enhanced photo with the active
+Background removal: the job param `background` (one of `backgrounds.BACKGROUNDS`, "keep" by default, checked by
+`backgrounds.background_param`) cuts the product out of the enhanced photo with the active
 mask model (`prodimg_train mask`) and puts it on that background. The enhance steps' own white-backdrop step is
 skipped then: the cut-out replaces the whole backdrop, and decontaminating its edges needs the photo's real
 backdrop colour. A transparent result is RGBA: stored as PNG or WebP, its renditions in formats with alpha.
@@ -25,17 +25,16 @@ from django.utils import timezone
 from ml.enhance import EnhanceConfig, EnhanceResult, available_formats, enhance, renditions
 from ml.images import pad_to_aspect
 from ml.quality import QualityConfig, assess
-
-from prodimg_plugin.conf import prodimg_settings
-from prodimg_plugin.models import GeneratedImage, ModelVersion
 from prodimg_plugin import weights
+from prodimg_plugin.conf import prodimg_settings
+from prodimg_plugin.generation.backgrounds import KEEP, background_param
 from prodimg_plugin.generation.jobs import JobError, Result
+from prodimg_plugin.models import GeneratedImage, ModelVersion
 
 log = logging.getLogger(__name__)
 
 SR_SWITCH = "super_resolution"  # the one key of PRODIMG["ENHANCE"] that is not an EnhanceConfig field
 _TUPLE_FIELDS = {"target_size", "rendition_sizes", "rendition_formats", "contrast_percentiles", "exposure_white"}
-KEEP = "keep"  # the `background` param's default: the enhance steps decide the backdrop, no cut-out
 NEEDS_MASK = "Background removal needs a product-mask model: "
 ALPHA_FORMATS = {"webp": "WEBP", "avif": "AVIF", "png": "PNG"}  # rendition formats that keep transparency
 
@@ -81,27 +80,6 @@ def upscaler_for_enhancement(cfg: EnhanceConfig):
     except Exception as exc:  # a damaged SR file must not stop enhancement: bicubic still works
         log.warning("super-resolution model %s unusable, enlarging with bicubic: %s", version, exc)
         return None, None
-
-
-def background_param(value=KEEP) -> str:
-    """The enhance job's `background`, normalised: "keep", "transparent", "white", "shadow" or "#rrggbb".
-
-    The one check of the value, used by the admin form, the API and the job. Raises ValueError naming the
-    choices for anything else.
-    """
-    text = str(KEEP if value is None else value).strip().lower()
-    if text in ("", KEEP):
-        return KEEP
-    from ml.cutout import parse_background  # imports torch: only when a cut-out is asked for
-
-    try:
-        choice = parse_background(text)
-    except ValueError:
-        raise ValueError(f"Unknown background {str(value)[:40]!r}: choose keep, transparent, white, shadow or a "
-                         f"colour like #f4f4f4.") from None
-    if isinstance(choice, tuple) and text != "white":
-        return "#{:02x}{:02x}{:02x}".format(*choice)
-    return text
 
 
 def mask_unavailable() -> str:

@@ -25,21 +25,16 @@ from django.utils.module_loading import import_string
 
 from ml.checkpoint import CheckpointError
 from ml.vocab import UnknownAttributeValue
-
 from prodimg_plugin import signals
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.host import attributes_of, get_image_model
-from prodimg_plugin.models import GeneratedImage, ImageJob, ModelVersion
 from prodimg_plugin.images import BadSourceImage, as_content_file, open_source
+from prodimg_plugin.kinds import job_handlers
+from prodimg_plugin.models import GeneratedImage, ImageJob, ModelVersion
 from prodimg_plugin.weights import ModelUnavailable
 
 log = logging.getLogger(__name__)
 
-HANDLERS = {
-    ImageJob.Kind.VARIANTS: "prodimg_plugin.generation.variants.make_variants",
-    ImageJob.Kind.EDITS: "prodimg_plugin.generation.edits.make_edits",
-    ImageJob.Kind.ENHANCE: "prodimg_plugin.generation.enhance.make_enhanced",
-}
 RESULT_KIND = {
     ImageJob.Kind.VARIANTS: GeneratedImage.Kind.VARIANT,
     ImageJob.Kind.EDITS: GeneratedImage.Kind.EDIT,
@@ -187,12 +182,18 @@ def _produce(job: ImageJob, token: str) -> list[Result]:
         raise BadSourceImage(f"the file of product image {job.source_id} has vanished from storage ({exc})") from exc
     pil = open_source(source)
     attrs = attributes_of(source)
-    handler: Callable = import_string({**HANDLERS, **prodimg_settings.JOB_HANDLERS}[job.kind])
+    handler = handler_for(job.kind)
     heartbeat(job, token, 0.05)
     results = handler(job, pil, attrs, lambda p: heartbeat(job, token, p))
     if not results:
         raise JobError("the model returned no images")
     return results
+
+
+def handler_for(kind: str) -> Callable:
+    """The job kind's handler: PRODIMG["JOB_HANDLERS"]'s when the settings replace it, else the registered one."""
+    replaced = prodimg_settings.JOB_HANDLERS.get(kind)
+    return import_string(replaced) if replaced else job_handlers.get(kind)
 
 
 def _commit(job: ImageJob, token: str, results: list[Result]) -> None:

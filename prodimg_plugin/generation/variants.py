@@ -1,9 +1,9 @@
 """Variant generation: the active GAN's colourways and design variations of one product photo."""
 from __future__ import annotations
 
+from prodimg_plugin import weights
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.generation import confidence
-from prodimg_plugin import weights
 from prodimg_plugin.generation.jobs import JobError, Result
 
 

@@ -2,10 +2,10 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import prodimg_plugin.models
 from django.conf import settings
 from django.db import migrations, models
 
+import prodimg_plugin.models
 from prodimg_plugin.conf import image_model_label
 
 

@@ -16,8 +16,8 @@ from prodimg_plugin import signals
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.host import attributes_of, get_image_model, image_file, product_id_of
 from prodimg_plugin.models import GeneratedImage
-from prodimg_plugin.storefront.recommenders import Candidate
 from prodimg_plugin.storefront.features import generated_attributes, generated_key, source_key
+from prodimg_plugin.storefront.recommenders import Candidate
 
 
 def cache_key(product_id) -> str:

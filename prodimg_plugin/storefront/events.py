@@ -20,8 +20,9 @@ from prodimg_plugin import signals
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.host import get_image_model, get_product_model, product_id_of
 from prodimg_plugin.models import GeneratedImage, ImageEvent
-from prodimg_plugin.storefront.recommenders import ShopperContext
 from prodimg_plugin.storefront import shoppers
+from prodimg_plugin.storefront.learning import learn_soon
+from prodimg_plugin.storefront.recommenders import ShopperContext
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +98,6 @@ request_finished.connect(_flush_at_end, dispatch_uid="prodimg-flush-impressions"
 
 def record(events: list[ImageEvent]) -> list[ImageEvent]:
     """Store events together, send their signals, note clicks, and learn if a step is due."""
-    from prodimg_plugin.storefront.personalize import learn_soon
-
     with transaction.atomic():
         created = ImageEvent.objects.bulk_create(events)
     for event in created:

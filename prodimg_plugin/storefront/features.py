@@ -19,12 +19,11 @@ from typing import Iterable
 import numpy as np
 
 from ml.recommender import colour_histogram, image_vector
-
+from prodimg_plugin import weights
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.host import attributes_of, get_image_model
-from prodimg_plugin.models import GeneratedImage, ImageFeatures, ModelVersion
-from prodimg_plugin import weights
 from prodimg_plugin.images import BadSourceImage, open_image_bytes, open_source
+from prodimg_plugin.models import GeneratedImage, ImageFeatures, ModelVersion
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,6 @@ from typing import Callable
 import numpy as np
 
 from ml.recommender import ImageRecommender, RecommenderConfig
-
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.storefront import features
 

@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models.signals import post_delete
 from django.db.models import Q
+from django.db.models.signals import post_delete
 from django.utils import timezone
 
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.models import ImageEvent
-from prodimg_plugin.storefront.recommenders import ShopperContext
 from prodimg_plugin.storefront.features import generated_key, source_key
+from prodimg_plugin.storefront.recommenders import ShopperContext
 
 IMPRESSION = ImageEvent.Type.IMPRESSION
 CLICKS = (ImageEvent.Type.CLICK, ImageEvent.Type.ADD_TO_CART, ImageEvent.Type.PURCHASE)

@@ -10,7 +10,6 @@ import numpy as np
 from PIL import Image
 
 from ml import images as ml_images
-
 from prodimg_plugin.host import attributes_of, get_image_model
 from prodimg_plugin.images import BadSourceImage, open_source
 

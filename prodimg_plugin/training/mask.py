@@ -9,33 +9,21 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
 
+from ml.vocab import category_attribute, colour_attribute
 from prodimg_plugin import weights
+from prodimg_plugin.training.base import Callback, KindTraining, RunBase
 from prodimg_plugin.training.datasets import Dataset
-
-CATEGORY_NAMES = ("category", "articletype", "type")
-
-
-def colour_column(labels: dict[str, list[str]]) -> str | None:
-    """The first attribute whose name mentions colour/color (e.g. "colour", "baseColour")."""
-    return next((a for a in sorted(labels) if "colour" in a.lower() or "color" in a.lower()), None)
-
-
-def category_column(labels: dict[str, list[str]]) -> str | None:
-    """The attribute named category, articleType or type (in that order of preference)."""
-    by_name = {a.lower(): a for a in labels}
-    return next((by_name[n] for n in CATEGORY_NAMES if n in by_name), None)
 
 
 def palette_labels(data: Dataset) -> tuple[list[str] | None, list[str] | None]:
     """(colours, categories), one per image, for the palette; None where the catalogue has no such attribute."""
-    colour, category = colour_column(data.labels), category_column(data.labels)
+    colour, category = colour_attribute(sorted(data.labels)), category_attribute(sorted(data.labels))
     return (data.labels[colour] if colour else None), (data.labels[category] if category else None)
 
 
-class MaskTraining:
-    """A MaskTrainer as `training.train` drives it: callback(step, losses), its loss history, save / export.
+class MaskRun(RunBase):
+    """A MaskTrainer as `runs.train` drives it: callback(step, losses), its loss history, save / export.
 
     The history travels inside the training checkpoint, so a resumed run's loss curves start from the beginning.
     """
@@ -50,24 +38,27 @@ class MaskTraining:
         return self.trainer.step_count
 
     @property
+    def batch_size(self) -> int:
+        return self.trainer.tc.batch_size
+
+    @property
     def history(self) -> list[dict]:
         return self.trainer.history
 
-    @property
-    def eval_metrics(self) -> dict:
+    def metrics(self) -> dict:
         """How much of the catalogue could be pseudo-labelled, and how many colours the palette learnt."""
         t = self.trainer
         return {"labelled_images": t.labelled, "offered_images": t.offered, "palette_colours": len(t.palette.colours())}
 
-    def train(self, steps: int | None = None, minutes: float | None = None,
-              callback: Callable[[int, dict], None] | None = None, cpu_minutes: float | None = None) -> list[dict]:
+    def train(self, steps: int | None = None, minutes: float | None = None, cpu_minutes: float | None = None,
+              callback: Callback | None = None) -> None:
         """Train `steps` more steps and/or for `minutes` (wall) or `cpu_minutes` (this process's CPU time);
         callback(step, losses) after each step."""
         def each(figures: dict) -> None:
             if callback:
                 callback(figures["step"], {k: v for k, v in figures.items() if k != "step"})
 
-        return self.trainer.train(steps=steps, minutes=minutes, callback=each, cpu_minutes=cpu_minutes)
+        self.trainer.train(steps=steps, minutes=minutes, callback=each, cpu_minutes=cpu_minutes)
 
     def save(self, path: Path) -> str:
         """The full training state (for --resume); returns the checkpoint's sha256."""
@@ -77,23 +68,27 @@ class MaskTraining:
         """The net, its config and the palette, as `ml.mask.ProductMasker` loads them."""
         return self.trainer.export(path)
 
+    def config(self) -> dict:
+        trainer = self.trainer
+        return {"model": asdict(trainer.config), "train": asdict(trainer.tc)}
 
-class MaskAdapter:
+
+
+class MaskTraining(KindTraining):
     """How `prodimg_train mask` builds, resumes and describes a mask training run."""
 
     kind = "mask"
-    cpu_budget = True  # MaskTrainer.train takes cpu_minutes
     default_size = (96, 72)  # MaskConfig's: 2x the generators' 64x48, since edges are what a mask is for
     data_scale = 2  # photos are loaded at 2x the model's size: pseudo-labels are made there, then reduced
 
-    def build(self, data: Dataset, vocab, opts) -> MaskTraining:
+    def build(self, data: Dataset, vocab, opts) -> MaskRun:
         from ml.mask import MaskConfig, MaskTrainConfig
 
         config = MaskConfig(height=opts.height, width=opts.width, **opts.extra.get("model", {}))
         train_config = MaskTrainConfig(**{"batch_size": opts.batch_size, **opts.extra.get("train", {})})
         return self._run(config, train_config, data, opts.seed)
 
-    def resume(self, path: Path, data: Dataset, vocab, opts) -> MaskTraining:
+    def resume(self, path: Path, data: Dataset, vocab, opts) -> MaskRun:
         """Rebuild the run from its checkpoint: model and training settings come from the file."""
         from ml import checkpoint
         from ml.mask import TRAIN_KIND, MaskConfig, MaskTrainConfig
@@ -106,18 +101,9 @@ class MaskAdapter:
         return run
 
     @staticmethod
-    def _run(config, train_config, data: Dataset, seed: int) -> MaskTraining:
+    def _run(config, train_config, data: Dataset, seed: int) -> MaskRun:
         from ml.mask import MaskTrainer
 
         colours, categories = palette_labels(data)
-        return MaskTraining(MaskTrainer(config, data.images, colours, categories, seed=seed,
+        return MaskRun(MaskTrainer(config, data.images, colours, categories, seed=seed,
                                         train_config=train_config, device=weights.device()))
-
-    def config_of(self, run: MaskTraining) -> dict:
-        trainer = run.trainer
-        return {"model": asdict(trainer.config), "train": asdict(trainer.tc)}
-
-
-from prodimg_plugin.training import runs as training  # noqa: E402  (training imports this module at its bottom)
-
-training.register_adapter("mask", MaskAdapter)

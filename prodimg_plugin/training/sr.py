@@ -13,16 +13,15 @@ import csv
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image
 
 from ml.images import to_rgb
-
-from prodimg_plugin.host import get_image_model
 from prodimg_plugin import weights
+from prodimg_plugin.host import get_image_model
 from prodimg_plugin.images import BadSourceImage, open_source
+from prodimg_plugin.training.base import Callback, KindTraining, RunBase, TrainOptions
 
 HELD_OUT_EVERY = 10  # one photo in ten is held out to compare the net with bicubic
 MAX_IMAGES = 1000  # without --limit, at most this many photos, spread evenly over the catalogue (memory)
@@ -86,37 +85,47 @@ def from_folder(folder: Path, labels: Path, image_column: str, split: str | None
     return photos
 
 
-class SrTraining:
-    """An SRTrainer as `training.train` drives it: callback(step, losses), a loss history, held-out metrics."""
+class SrRun(RunBase):
+    """An SRTrainer as `runs.train` drives it: callback(step, losses), a loss history, held-out metrics."""
 
     vocab = None  # unconditional: no attributes
 
     def __init__(self, trainer, held_out: list[np.ndarray]):
         self.trainer, self.held_out = trainer, held_out
         self.history: list[dict[str, float]] = []
-        self.eval_metrics: dict = {}
+        self.held_out_figures: dict = {}  # measured when the weights are exported
 
     @property
     def step_count(self) -> int:
         return self.trainer.step_count
 
-    def train(self, steps: int | None = None, minutes: float | None = None,
-              callback: Callable[[int, dict], None] | None = None) -> list[dict[str, float]]:
+    @property
+    def batch_size(self) -> int:
+        return self.trainer.cfg.batch_size
+
+    def train(self, steps: int | None = None, minutes: float | None = None, cpu_minutes: float | None = None,
+              callback: Callback | None = None) -> None:
         def each(step: int, loss: float) -> None:
             self.history.append({"step": step, "l1": loss})
             if callback:
                 callback(step, {"l1": loss})
 
-        self.trainer.train(steps=steps, minutes=minutes, callback=each)
-        return self.history
+        self.trainer.train(steps=steps, minutes=minutes, cpu_minutes=cpu_minutes, callback=each)
 
     def save(self, path: Path) -> str:
         return self.trainer.save(path)
 
     def export(self, path: Path) -> str:
         """Score the net against bicubic on the held-out photos, then write the weights with those figures."""
-        self.eval_metrics = held_out_metrics(self.trainer.upscaler(), self.held_out)
-        return self.trainer.export(path, metrics=self.eval_metrics)
+        self.held_out_figures = held_out_metrics(self.trainer.upscaler(), self.held_out)
+        return self.trainer.export(path, metrics=self.held_out_figures)
+
+    def metrics(self) -> dict:
+        """The net against bicubic on the held-out photos (after export)."""
+        return self.held_out_figures
+
+    def config(self) -> dict:
+        return {"model": asdict(self.trainer.cfg)}
 
 
 def held_out_metrics(upscaler, photos: list[np.ndarray]) -> dict:
@@ -131,27 +140,22 @@ def held_out_metrics(upscaler, photos: list[np.ndarray]) -> dict:
             "beats_bicubic": bool(figures["beats_bicubic"]), "held_out_images": figures["images"]}
 
 
-class SrAdapter:
+class SrTraining(KindTraining):
     """How `prodimg_train sr` loads its photos and builds, resumes and describes an SR training run."""
 
     kind = "sr"
-    load_data = staticmethod(load_data)
 
-    def build(self, data: Photos, vocab, opts) -> SrTraining:
+    def load_data(self, opts: TrainOptions) -> Photos:
+        """Full-size photos, not a stack at the model's size: the net learns from their own pixels."""
+        return load_data(opts.from_folder, opts.labels, opts.image_column, opts.split, opts.limit)
+
+    def build(self, data: Photos, vocab, opts) -> SrRun:
         from ml.sr import SRConfig, SRTrainer
 
         config = SRConfig(**{"batch_size": opts.batch_size, **opts.extra.get("model", {})})
-        return SrTraining(SRTrainer(data.images, config, seed=opts.seed, device=weights.device()), data.held_out)
+        return SrRun(SRTrainer(data.images, config, seed=opts.seed, device=weights.device()), data.held_out)
 
-    def resume(self, path: Path, data: Photos, vocab, opts) -> SrTraining:
+    def resume(self, path: Path, data: Photos, vocab, opts) -> SrRun:
         from ml.sr import SRTrainer
 
-        return SrTraining(SRTrainer.from_checkpoint(path, data.images, device=weights.device()), data.held_out)
-
-    def config_of(self, run: SrTraining) -> dict:
-        return {"model": asdict(run.trainer.cfg)}
-
-
-from prodimg_plugin.training import runs as training  # noqa: E402  (training imports this module at its bottom)
-
-training.register_adapter("sr", SrAdapter)
+        return SrRun(SRTrainer.from_checkpoint(path, data.images, device=weights.device()), data.held_out)

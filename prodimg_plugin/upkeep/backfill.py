@@ -34,11 +34,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from prodimg_plugin.conf import prodimg_settings
-from prodimg_plugin.host import get_image_model, image_file
-from prodimg_plugin.models import GeneratedImage, ImageFeatures, ImageJob, QualityScore
 from prodimg_plugin.generation import jobs
-from prodimg_plugin.upkeep import quality
+from prodimg_plugin.host import get_image_model, image_file
 from prodimg_plugin.images import BadSourceImage, open_source
+from prodimg_plugin.models import GeneratedImage, ImageFeatures, ImageJob, QualityScore
+from prodimg_plugin.upkeep import quality
 
 log = logging.getLogger(__name__)
 

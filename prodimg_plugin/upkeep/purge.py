@@ -22,7 +22,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from ml.enhance import available_formats
-
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.models import GeneratedImage, ModelVersion
 

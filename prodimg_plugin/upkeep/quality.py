@@ -8,10 +8,9 @@ from __future__ import annotations
 from django.utils import timezone
 
 from ml.quality import QualityConfig, assess
-
 from prodimg_plugin.host import image_file
-from prodimg_plugin.models import QualityScore
 from prodimg_plugin.images import open_source
+from prodimg_plugin.models import QualityScore
 
 # score bands of the admin filter, as lookups on QualityScore: poor < 40 <= fair <= 70 < good
 BANDS = {"poor": {"score__lt": 40}, "fair": {"score__gte": 40, "score__lte": 70}, "good": {"score__gt": 70}}

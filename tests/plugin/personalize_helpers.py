@@ -5,6 +5,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from prodimg_plugin.models import GeneratedImage
+
 from tests.factories import make_image, make_product_image, png_bytes
 
 NAVY = ("navy-blue", (32, 46, 88))
@@ -33,8 +34,7 @@ def product_with_variants(name: str, colour: str, variants: list[str], status: s
 
 def reset_personalization() -> None:
     """Forget process-level state (recommender instances, feature vectors) between tests."""
-    from prodimg_plugin.storefront import features
-    from prodimg_plugin.storefront import personalize
+    from prodimg_plugin.storefront import features, personalize
 
     personalize.reset()
     features.clear_cache()

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from prodimg_plugin.generation import jobs, review
 from prodimg_plugin.models import GeneratedImage, ImageFeatures, ImageJob, QualityScore
-from prodimg_plugin.generation import jobs
-from prodimg_plugin.generation import review
+
 from tests.factories import make_product_image
 from tests.plugin.quality_helpers import bad_files, odd_but_valid, photos, set_file, small_enhancement
 

@@ -9,10 +9,11 @@ from django.urls import reverse
 from PIL import Image
 from rest_framework.test import APIClient
 
-from prodimg_plugin.models import ImageJob
-from prodimg_plugin.generation import jobs
 from prodimg_plugin import weights
-from prodimg_plugin.generation.enhance import background_param
+from prodimg_plugin.generation import jobs
+from prodimg_plugin.generation.backgrounds import background_param
+from prodimg_plugin.models import ImageJob
+
 from tests.factories import make_image, make_product_image, make_user
 from tests.plugin.conftest_cvae import no_bundled_weights  # noqa: F401  (fixture)
 from tests.plugin.quality_helpers import small_enhancement

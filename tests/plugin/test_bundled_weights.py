@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from django.conf import settings as dj_settings
 
-from prodimg_plugin.generation import jobs
 from prodimg_plugin import weights
+from prodimg_plugin.generation import jobs
 from prodimg_plugin.generation.variants import variant_params
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +34,7 @@ def test_bundled_evaluator_is_installed_and_names_a_demo_products_colour():
     from django.core.management import call_command
 
     from prodimg_plugin.models import ModelVersion
+
     from shop_demo.catalog.render import render_product
 
     weights.clear_cache()

@@ -14,14 +14,14 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from ml.evaluator import Judge
-from prodimg_plugin.models import GeneratedImage, ImageJob, ModelVersion
-from prodimg_plugin.generation import confidence
-from prodimg_plugin.generation import jobs
 from prodimg_plugin import weights
+from prodimg_plugin.generation import confidence, jobs
 from prodimg_plugin.generation.confidence import Asked
 from prodimg_plugin.generation.edits import edit_params
 from prodimg_plugin.generation.jobs import Result
 from prodimg_plugin.generation.variants import variant_params
+from prodimg_plugin.models import GeneratedImage, ImageJob, ModelVersion
+
 from tests.factories import make_image, png_bytes
 from tests.plugin.conftest_cvae import COLOURS, cvae_version, cvae_weights, no_bundled_weights  # noqa: F401
 from tests.plugin.quality_helpers import small_enhancement

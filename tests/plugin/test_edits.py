@@ -9,12 +9,17 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from ml.metrics import psnr
-from prodimg_plugin.models import GeneratedImage, ImageJob, ModelVersion
 from prodimg_plugin.generation import jobs
 from prodimg_plugin.generation.edits import InvalidEditTarget, edit_params
+from prodimg_plugin.models import GeneratedImage, ImageJob, ModelVersion
+
 from tests.factories import make_image, make_product_image
 from tests.plugin.conftest_cvae import (  # noqa: F401  (fixtures)
-    COLOURS, cvae_version, cvae_weights, no_bundled_weights, staff_who_edits,
+    COLOURS,
+    cvae_version,
+    cvae_weights,
+    no_bundled_weights,
+    staff_who_edits,
 )
 
 pytestmark = pytest.mark.django_db

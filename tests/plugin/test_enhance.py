@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from prodimg_plugin.models import GeneratedImage, ImageJob
-from prodimg_plugin.generation import jobs
 from prodimg_plugin import weights
-from prodimg_plugin.generation import review
+from prodimg_plugin.generation import jobs, review
+from prodimg_plugin.models import GeneratedImage, ImageJob
+
 from tests.factories import make_image, make_product_image
 from tests.plugin.quality_helpers import grey_off_centre, small_enhancement
 
@@ -142,8 +142,8 @@ def test_prodimg_train_sr_records_held_out_psnr_against_bicubic(tmp_path):
 
     from django.core.management import call_command
 
-    from prodimg_plugin.models import ModelVersion
     from prodimg_plugin.generation.enhance import sr_beats_bicubic
+    from prodimg_plugin.models import ModelVersion
 
     for i in range(10):  # one photo in ten is held out
         make_product_image(f"Tee {i}", image=make_image((72, 96), colour=(30 + 20 * i, 60, 120)))

@@ -4,14 +4,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from prodimg_plugin import signals
 from prodimg_plugin.models import ImageEvent
+
 from tests.factories import make_user
-from tests.plugin.personalize_helpers import quiet, QUIET, make_generated, product_with_variants, reset_personalization
+from tests.plugin.personalize_helpers import make_generated, product_with_variants
 
 pytestmark = pytest.mark.django_db
 EVENTS = "/api/prodimg/events/"

@@ -8,9 +8,10 @@ import time
 import pytest
 from django.db import connection
 
-from prodimg_plugin.models import GeneratedImage, ImageJob
 from prodimg_plugin.generation import jobs
 from prodimg_plugin.generation.variants import variant_params
+from prodimg_plugin.models import GeneratedImage, ImageJob
+
 from tests.plugin.processes import generated_files, kill, start_qcluster, wait_for
 
 LEASE = 3  # seconds; the slow handler heartbeats every 0.3 s

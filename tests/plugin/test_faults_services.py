@@ -7,9 +7,10 @@ Runs on the embedded default (SQLite) and, in CI's second pass, on PostgreSQL + 
 import pytest
 from django.db import connection
 
-from prodimg_plugin.models import ImageJob
 from prodimg_plugin.generation import jobs
 from prodimg_plugin.generation.variants import variant_params
+from prodimg_plugin.models import ImageJob
+
 from tests.factories import make_product_image
 from tests.plugin.processes import RedisServer, kill, start_qcluster, use_redis_broker, wait_for
 from tests.plugin.test_faults import LEASE, SLOW, assert_once_each, finish, needs_file_database

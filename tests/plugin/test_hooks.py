@@ -6,9 +6,9 @@ import sys
 import pytest
 
 from prodimg_plugin import hooks
+from prodimg_plugin.storefront import personalize, shoppers
 from prodimg_plugin.storefront.recommenders import Candidate, Ranked
-from prodimg_plugin.storefront import personalize
-from prodimg_plugin.storefront import shoppers
+
 from tests.factories import make_user
 from tests.plugin.personalize_helpers import QUIET, make_generated, product_with_variants, reset_personalization
 

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from prodimg_plugin.models import GeneratedImage, ImageJob
 from prodimg_plugin.generation import jobs
 from prodimg_plugin.generation.variants import variant_params
+from prodimg_plugin.models import GeneratedImage, ImageJob
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +114,6 @@ def test_transient_errors_retry_with_backoff_then_fail(gan_version, product_imag
     from prodimg_plugin.generation import variants
 
     monkeypatch.setattr(variants, "make_variants", lambda *a: (_ for _ in ()).throw(ConnectionError("db gone")))
-    monkeypatch.setitem(jobs.HANDLERS, ImageJob.Kind.VARIANTS, "prodimg_plugin.generation.variants.make_variants")
     job = new_job(product_image)
     job = jobs.run_job(job.pk)
     assert job.status == "queued" and job.not_before is not None and "Attempt 1" in job.error

@@ -1,11 +1,11 @@
 """Who gets what: (anonymous, shopper, staff without prodimg permissions, staff with them, superuser)
 x (every staff API endpoint, every admin action, the review view)."""
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import NoReverseMatch, reverse
 from rest_framework.test import APIClient
 
 from prodimg_plugin.models import GeneratedImage, ImageJob
-from django.core.files.base import ContentFile
 
 from tests.factories import make_image, make_user, png_bytes
 

@@ -12,18 +12,20 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from prodimg_plugin.models import ImageEvent, ImageFeatures, ModelVersion, RecommenderState
-from prodimg_plugin.storefront.recommenders import Ranked
-from prodimg_plugin.storefront import candidates
-from prodimg_plugin.storefront import events
-from prodimg_plugin.storefront import features
-from prodimg_plugin.storefront import personalize
 from prodimg_plugin.generation import review
-from prodimg_plugin.storefront import shoppers
+from prodimg_plugin.models import ImageEvent, ImageFeatures, ModelVersion, RecommenderState
+from prodimg_plugin.storefront import candidates, events, features, personalize, shoppers
+from prodimg_plugin.storefront.recommenders import Ranked
+
 from tests.factories import make_user
-from tests.plugin.personalize_helpers import (quiet,  # noqa: F401 (autouse fixture)
-    NAVY, QUIET, make_generated, product_with_variants,
-                                              reset_personalization)
+from tests.plugin.personalize_helpers import (  # noqa: F401 (autouse fixture)
+    NAVY,
+    QUIET,
+    make_generated,
+    product_with_variants,
+    quiet,
+    reset_personalization,
+)
 
 pytestmark = pytest.mark.django_db
 

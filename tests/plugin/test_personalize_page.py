@@ -15,12 +15,10 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from prodimg_plugin.models import ImageEvent
+from prodimg_plugin.storefront import candidates, events, personalize
 from prodimg_plugin.storefront.recommenders import Ranked
-from prodimg_plugin.storefront import candidates
-from prodimg_plugin.storefront import events
-from prodimg_plugin.storefront import personalize
-from tests.plugin.personalize_helpers import (quiet,  # noqa: F401 (autouse fixture)
-                                              make_generated, product_with_variants)
+
+from tests.plugin.personalize_helpers import make_generated, product_with_variants, quiet  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.django_db
 COLOURS = ["red", "green", "yellow", "black", "pink", "orange"]

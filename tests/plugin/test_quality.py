@@ -2,9 +2,10 @@
 import pytest
 from django.urls import reverse
 
+from prodimg_plugin.images import BadSourceImage
 from prodimg_plugin.models import GeneratedImage, ImageJob, QualityScore
 from prodimg_plugin.upkeep import quality
-from prodimg_plugin.images import BadSourceImage
+
 from tests.factories import make_image, make_product_image, make_user, png_bytes
 from tests.plugin.quality_helpers import dark_photo, grey_off_centre, set_file, small_enhancement
 

@@ -15,11 +15,11 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 
-from prodimg_plugin.models import GeneratedImage, ImageJob, job_folder
-from prodimg_plugin.generation import jobs
-from prodimg_plugin.upkeep import purge
-from prodimg_plugin.generation import review
+from prodimg_plugin.generation import jobs, review
 from prodimg_plugin.generation.variants import variant_params
+from prodimg_plugin.models import GeneratedImage, ImageJob, job_folder
+from prodimg_plugin.upkeep import purge
+
 from tests.plugin.processes import free_port
 
 HAVE_S3 = all(importlib.util.find_spec(m) for m in ("storages", "boto3", "moto"))

@@ -6,8 +6,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from PIL import Image
 
-from prodimg_plugin.models import ModelVersion
 from prodimg_plugin import weights
+from prodimg_plugin.models import ModelVersion
+
 from tests.factories import make_image, make_product_image
 
 pytestmark = pytest.mark.django_db

@@ -1,8 +1,9 @@
 """List model versions, install the bundled default weights, activate a version (roll out / roll back)."""
 from django.core.management.base import BaseCommand, CommandError
 
-from prodimg_plugin.models import ModelVersion
 from prodimg_plugin import weights
+from prodimg_plugin.kinds import model_kinds
+from prodimg_plugin.models import ModelVersion
 
 
 class Command(BaseCommand):
@@ -15,7 +16,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o):
         if o["install_bundled"]:
-            for kind in weights.LOADERS:
+            for kind in model_kinds.names():
                 if not ModelVersion.objects.filter(kind=kind, active=True).exists():
                     version = weights.register_bundled(kind)
                     if version:

@@ -9,8 +9,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from prodimg_plugin.training import datasets
-from prodimg_plugin.training import runs as training
+from prodimg_plugin.kinds import trainable
+from prodimg_plugin.training import runs
+from prodimg_plugin.training.base import TrainOptions, total_steps
 
 
 class Command(BaseCommand):
@@ -18,12 +19,12 @@ class Command(BaseCommand):
             "mask (background removal). Progress bar, checkpoints every few minutes, --resume after a kill.")
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=sorted(training.ADAPTERS))
+        parser.add_argument("kind", choices=trainable())
         limit = parser.add_mutually_exclusive_group()
         limit.add_argument("--minutes", type=float, help="train for this long (wall-clock time)")
         limit.add_argument("--cpu-minutes", type=float,
                            help="train until this process has used this much CPU time (a fair budget on a shared "
-                                "machine; gan and mask)")
+                                "machine)")
         limit.add_argument("--epochs", type=int, help="passes over the training images")
         limit.add_argument("--steps", type=int, help="optimiser steps")
         parser.add_argument("--seed", type=int, default=0)
@@ -53,10 +54,8 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         if not (o["minutes"] or o["cpu_minutes"] or o["epochs"] or o["steps"]):
             raise CommandError("say how long to train: --minutes N, --cpu-minutes N, --epochs N or --steps N")
-        if o["cpu_minutes"] and not training.supports_cpu_budget(o["kind"]):
-            raise CommandError(f"--cpu-minutes is not available for {o['kind']}: use --minutes")
-        adapter = training.ADAPTERS[o["kind"]]
-        height, width = _size(o["size"]) if o["size"] else getattr(adapter, "default_size", (64, 48))
+        kind = runs.training_for(o["kind"])
+        height, width = _size(o["size"]) if o["size"] else kind.default_size
         if o["queue"]:
             return self._queue()
         if o["threads"]:
@@ -64,10 +63,12 @@ class Command(BaseCommand):
 
             torch.set_num_threads(o["threads"])
         opts = _options(o, height, width)
-        data = self._data(o, opts)
+        if opts.from_folder and not opts.labels:
+            raise CommandError("--from-folder needs --labels CSV")
+        data = kind.load_data(opts)
         self.stdout.write(f"Training {opts.kind} on {len(data.images)} images"
                           f"{f' ({len(data.skipped)} unreadable, skipped)' if data.skipped else ''}.")
-        bar = tqdm(total=training.total_steps(opts, len(data.images)), unit="step", file=self.stderr._out,
+        bar = tqdm(total=total_steps(opts, len(data.images)), unit="step", file=self.stderr._out,
                    disable=o["verbosity"] == 0, dynamic_ncols=True)
 
         def on_step(step, losses):
@@ -75,7 +76,7 @@ class Command(BaseCommand):
             bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items() if k != "step"}, refresh=False)
 
         try:
-            version = training.train(opts, data, on_step, report=self.stdout.write)
+            version = runs.train(opts, data, on_step, report=self.stdout.write)
         except (ValueError, FileNotFoundError) as exc:
             raise CommandError(str(exc)) from exc
         finally:
@@ -94,29 +95,18 @@ class Command(BaseCommand):
         self.stdout.write(f"Queued training task {task} on the {prodimg_settings.LONG_CLUSTER} cluster "
                           f"(run it with: Q_CLUSTER_NAME={prodimg_settings.LONG_CLUSTER} manage.py qcluster).")
 
-    def _data(self, o, opts) -> datasets.Dataset:
-        if o["from_folder"] and not o["labels"]:
-            raise CommandError("--from-folder needs --labels CSV")
-        load = getattr(training.ADAPTERS[opts.kind], "load_data", None)
-        if load is not None:  # a kind with its own data (sr: full-size photos, not a stack at the model's size)
-            return load(o["from_folder"], o["labels"], o["image_column"], o["split"] or None, o["limit"])
-        scale = getattr(training.ADAPTERS[opts.kind], "data_scale", 1)  # mask: labels made at 2x, then reduced
-        height, width = opts.height * scale, opts.width * scale
-        if o["from_folder"]:
-            attrs = [a.strip() for a in o["attributes"].split(",") if a.strip()]
-            return datasets.from_folder(o["from_folder"], o["labels"], attrs, height, width, opts.channels,
-                                        o["image_column"], o["split"] or None, o["limit"])
-        return datasets.from_catalogue(height, width, opts.channels, o["limit"])
 
 
-def _options(o, height: int, width: int) -> training.TrainOptions:
-    return training.TrainOptions(
+def _options(o, height: int, width: int) -> TrainOptions:
+    return TrainOptions(
         kind=o["kind"], seed=o["seed"], minutes=o["minutes"], cpu_minutes=o["cpu_minutes"], epochs=o["epochs"],
         steps=o["steps"], batch_size=o["batch_size"] or 32, height=height, width=width,
         channels=1 if o["grayscale"] else 3, checkpoint_dir=o["checkpoint_dir"] or Path("checkpoints") / o["kind"],
         checkpoint_minutes=o["checkpoint_minutes"], resume=o["resume"], activate=not o["no_activate"],
         export_to=o["export_to"], extra={"model": o["model_config"], "train": _train_overrides(o)},
-        command=_command_line(o["kind"]))
+        command=_command_line(o["kind"]), from_folder=o["from_folder"], labels=o["labels"],
+        image_column=o["image_column"], attributes=[a.strip() for a in o["attributes"].split(",") if a.strip()],
+        split=o["split"] or None, limit=o["limit"])
 
 
 def _command_line(kind: str) -> str:

@@ -1,0 +1,118 @@
+"""`prodimg_eval recommender`: off-policy estimates (IPS, SNIPS, DM, DR) of the learned image choice from the logged
+impressions and clicks, next to always-the-original and uniform."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+from django.db.models import Min
+from django.utils import timezone
+
+from ml import offpolicy
+from prodimg_plugin.evaluation.base import Evaluation, EvaluationError
+from prodimg_plugin.models import ImageEvent, RecommenderState
+from prodimg_plugin.storefront import personalize
+from prodimg_plugin.storefront.recommenders import Feedback, ThompsonRecommender
+from prodimg_plugin.storefront.state import StateStore
+
+NOTHING_LOGGED = "No logged decisions with propensities to evaluate: let shoppers browse the personalised storefront"
+
+
+def recommender_arguments(parser) -> None:
+    parser.add_argument("--days", type=float, help="only decisions of the last N days")
+    parser.add_argument("--limit", type=int, default=50_000, help="at most this many decisions, the newest")
+    parser.add_argument("--train-fraction", type=float, default=0.5,
+                        help="train the Thompson policy on this earlier share of the log and evaluate it on the "
+                             "rest (default 0.5); 0: evaluate the live learned state on the whole log")
+    parser.add_argument("--boot", type=int, default=500, help="bootstrap resamples for the intervals")
+    parser.add_argument("--alpha", type=float, default=0.05, help="1 - confidence of the intervals")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def evaluate_recommender(options: dict) -> dict:
+    """IPS, SNIPS, DM and DR estimates of the Thompson policy, always-the-original and uniform from the log."""
+    feedback = personalize.feedback_for(logged_decisions(options.get("days"), options.get("limit") or 50_000))
+    if not feedback:
+        raise EvaluationError(NOTHING_LOGGED)
+    fraction = float(options.get("train_fraction", 0.5))
+    if not 0 <= fraction < 1:
+        raise EvaluationError("--train-fraction must be at least 0 and below 1")
+    split = int(len(feedback) * fraction)
+    recommender = ThompsonRecommender(seed=options.get("seed", 0))
+    _prepare(recommender, feedback[:split])
+    if recommender.model is None:
+        raise EvaluationError("None of the logged images could be read to train on.")
+    logged = [row for row in (_logged(recommender, f) for f in feedback[split:]) if row]
+    if not logged:
+        raise EvaluationError(NOTHING_LOGGED + " (or lower --train-fraction)")
+    policies = {"original": offpolicy.always_default, "uniform": offpolicy.uniform,
+                "thompson": recommender.model.as_policy(options.get("seed", 0))}
+    report = offpolicy.compare(logged, policies, n_boot=options.get("boot", 500), alpha=options.get("alpha", 0.05),
+                               seed=options.get("seed", 0))
+    report.update(recommender=recommender.name, space=recommender.space, trained_on=split,
+                  clicks=int(sum(row["reward"] for row in logged)), alpha=options.get("alpha", 0.05),
+                  made_at=timezone.now().isoformat())
+    RecommenderState.objects.update_or_create(name=f"eval:{recommender.name}", defaults={"state": report})
+    return report
+
+
+def logged_decisions(days: float | None, limit: int) -> list[ImageEvent]:
+    """The first impression of each logged decision (the newest `limit`), oldest first."""
+    qs = ImageEvent.objects.filter(type=ImageEvent.Type.IMPRESSION, propensity__gt=0).exclude(decision_id="")
+    if days:
+        qs = qs.filter(created_at__gte=timezone.now() - timedelta(days=days))
+    firsts = qs.order_by().values("decision_id").annotate(first=Min("id")).values_list("first", flat=True)
+    return list(reversed(ImageEvent.objects.filter(id__in=list(firsts)).order_by("-id")[:limit]))
+
+
+def _prepare(recommender: ThompsonRecommender, train: list[Feedback]) -> None:
+    """Train on the earlier decisions, or (none) take the live learned state."""
+    if train:
+        recommender.update(train)
+        return
+    store = StateStore(recommender.name)
+    version = store.latest_version()
+    recommender.load_state(store.load(version) if version else {})
+    if recommender.model is None:
+        raise EvaluationError("The recommender has learnt nothing yet; use --train-fraction above 0.")
+
+
+def _logged(recommender: ThompsonRecommender, f: Feedback) -> dict | None:
+    """One decision as ml.offpolicy reads it: candidate features now, the choice, its propensity, the click."""
+    model = recommender.model
+    vectors = recommender.image_vectors(f.candidates)
+    if not f.propensity or f.shown not in f.candidates or any(k not in vectors for k in f.candidates):
+        return None
+    if len(vectors[f.shown]) != model.config.image_dim:
+        return None
+    context = recommender.context_vector(f.shopper, model)
+    x = model.candidate_features(np.stack([vectors[k] for k in f.candidates]), context)  # (k, d)
+    return {"features": x, "chosen": f.candidates.index(f.shown), "propensity": f.propensity,
+            "reward": float(f.clicked), "default": 0}
+
+
+def format_recommender(report: dict) -> str:
+    """The estimates as a table: one row per policy, IPS/SNIPS/DR with their intervals."""
+    level = round(100 * (1 - report.get("alpha", 0.05)))
+    trained = (f"the policy was trained on the {report['trained_on']} decisions before these"
+               if report["trained_on"] else "the policy is the live learned state")
+    lines = [f"Off-policy evaluation of the {report['recommender']!r} recommender on {report['n']} logged decisions "
+             f"({report['clicks']} clicked); {trained}. Features: {report['space']}.",
+             f"Logged click-through: {_cell(report['logged'])}   (values with {level}% bootstrap intervals)", "",
+             f"{'policy':<10} {'IPS':<26} {'SNIPS':<26} {'DR':<26} {'ESS':>7}"]
+    for name, row in report["policies"].items():
+        lines.append(f"{name:<10} {_cell(row['ips']):<26} {_cell(row['snips']):<26} {_cell(row['dr']):<26} "
+                     f"{row['ess']:>7.0f}")
+    policies = report["policies"]
+    if "thompson" in policies and "original" in policies:
+        lift = policies["thompson"]["dr"]["value"] - policies["original"]["dr"]["value"]
+        lines += ["", f"DR estimate, thompson minus always-the-original: {lift:+.4f} clicks per impression"]
+    return "\n".join(lines)
+
+
+def _cell(cell: dict) -> str:
+    return f"{cell['value']:.4f} [{cell['low']:.4f}, {cell['high']:.4f}]"
+
+
+RECOMMENDER = Evaluation(evaluate_recommender, format_recommender, recommender_arguments,
+                         help="off-policy estimates (IPS, SNIPS, DR) of the recommender from logged events")

@@ -1,0 +1,144 @@
+"""Learning from what shoppers did: this process's recommender (built once, its state loaded from the store) and
+the step that folds due impressions and their clicks into it.
+
+`learn()` is safe to run from several processes: a step whose events another process has already taken is
+dropped. `learn_soon()` runs one when LEARN_INTERVAL_SECONDS have passed (events call it as they are recorded).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import takewhile
+
+import numpy as np
+from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.db.models import Min
+from django.utils import timezone
+
+from prodimg_plugin.conf import prodimg_settings
+from prodimg_plugin.models import ImageEvent
+from prodimg_plugin.storefront import shoppers
+from prodimg_plugin.storefront.recommenders import Feedback
+from prodimg_plugin.storefront.state import StateStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """This process's recommender instance, its state store and its random generator."""
+
+    recommender: object
+    store: StateStore
+    rng: np.random.Generator
+    lock: threading.Lock = field(default_factory=threading.Lock)  # guards rng
+    learning: threading.Lock = field(default_factory=threading.Lock)  # one learning step at a time
+
+    @property
+    def name(self) -> str:
+        return recommender_name(self.recommender)
+
+
+_runtimes: dict[type, Runtime] = {}
+
+
+def recommender_name(recommender) -> str:
+    return getattr(recommender, "name", None) or type(recommender).__name__
+
+
+def runtime() -> Runtime:
+    """The configured recommender of this process (built once per class; state loaded from the store)."""
+    cls = prodimg_settings.RECOMMENDER
+    if cls not in _runtimes:
+        recommender = cls()
+        _runtimes[cls] = Runtime(recommender, StateStore(recommender_name(recommender)),
+                                 np.random.default_rng(prodimg_settings.RECOMMENDER_SEED))
+    return _runtimes[cls]
+
+
+def get_recommender():
+    """The configured recommender instance (PRODIMG["RECOMMENDER"])."""
+    return runtime().recommender
+
+
+def reset() -> None:
+    """Forget this process's recommender instances (after settings change; tests)."""
+    _runtimes.clear()
+
+
+def _reset_on_settings(*, setting: str, **kwargs) -> None:
+    if setting == "PRODIMG":
+        reset()
+
+
+setting_changed.connect(_reset_on_settings)
+
+
+def learn(now: datetime | None = None, limit: int | None = None) -> int:
+    """Fold due impressions (older than LEARN_ATTRIBUTION_SECONDS) and their clicks into the recommender.
+
+    Returns the number of decisions learnt from. Safe to run from several processes: a step whose events
+    another process has already taken is dropped."""
+    rt = runtime()
+    with rt.learning:
+        return _learn(rt, now or timezone.now(), limit or prodimg_settings.LEARN_BATCH_SIZE)
+
+
+def _learn(rt: Runtime, now: datetime, limit: int) -> int:
+    row = rt.store.row()
+    cutoff = now - timedelta(seconds=prodimg_settings.LEARN_ATTRIBUTION_SECONDS)
+    batch = ImageEvent.objects.filter(type=ImageEvent.Type.IMPRESSION, id__gt=row.last_event_id).order_by("id")
+    due = list(takewhile(lambda e: e.created_at <= cutoff, batch[:limit]))  # stop at the first one not yet due
+    if not due:
+        return 0
+    feedback = feedback_for(due)
+    stateful = hasattr(rt.recommender, "state_dict")
+    rt.store.refresh(rt.recommender, force=True)
+    try:
+        rt.recommender.update(feedback)
+    except Exception:
+        log.exception("recommender %s failed to learn from %d decisions", rt.name, len(feedback))
+        rt.store.loaded_version = None  # reload the stored state: the failed update may have half-applied
+        return 0
+    if not rt.store.commit(row, due[-1].id, rt.recommender.state_dict() if stateful else None, len(feedback)):
+        rt.store.loaded_version = None  # another process learnt these events: take its state instead
+        return 0
+    return len(feedback)
+
+
+def feedback_for(impressions: list[ImageEvent]) -> list[Feedback]:
+    """One Feedback per decision first shown in `impressions`: the image, the click, the context then."""
+    firsts = _first_impressions(impressions)
+    clicked = set(ImageEvent.objects.filter(type__in=shoppers.CLICKS, decision_id__in={e.decision_id for e in firsts})
+                  .exclude(decision_id="").values_list("decision_id", flat=True))
+    contexts = shoppers.contexts_at(firsts)
+    out = []
+    for event in firsts:
+        shown = shoppers.image_key({"source_id": event.source_id, "generated_id": event.generated_id})
+        if shown is None:
+            continue
+        out.append(Feedback(contexts[event.id], event.product_id, shown, event.decision_id in clicked,
+                            event.propensity, [c.get("key") for c in event.candidates or []]))
+    return out
+
+
+def _first_impressions(impressions: list[ImageEvent]) -> list[ImageEvent]:
+    """Drop repeat impressions of a decision (a cached choice shown again): a decision is learnt once."""
+    ids = {e.decision_id for e in impressions if e.decision_id}
+    first = dict(ImageEvent.objects.filter(type=ImageEvent.Type.IMPRESSION, decision_id__in=ids).order_by()
+                 .values("decision_id").annotate(first=Min("id")).values_list("decision_id", "first"))
+    return [e for e in impressions if not e.decision_id or first.get(e.decision_id) == e.id]
+
+
+def learn_soon() -> None:
+    """Learn now if the last step is more than LEARN_INTERVAL_SECONDS old (shared across processes by the cache)."""
+    interval = prodimg_settings.LEARN_INTERVAL_SECONDS
+    if not interval or not cache.add("prodimg:learn:due", 1, interval):
+        return
+    try:
+        learn()
+    except Exception:  # learning is a side job of a page view: it never breaks one
+        log.exception("learning from events failed")
