@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from . import checkpoint
 from .cvae import CVAE, CVAEConfig
 from .evaluator import AttributeClassifier, EvaluatorConfig, classification_loss
+from .training import load_optim, optim_tensors
 from .vocab import AttributeVocab
 
 KIND = "cvae"
@@ -161,7 +162,8 @@ class CVAETrainer:
             tensors.update(checkpoint.state_dict_with_prefix(name, module))
         opt_meta = {}
         for name, opt in (("opt", self.opt), ("critic_opt", self.critic_opt)):
-            flat, opt_meta[name] = _flatten_optimizer(name, opt)
+            flat, groups = optim_tensors(name, opt)
+            opt_meta[name] = {"param_groups": groups}
             tensors.update(flat)
         tensors["rng.generator"] = self.generator.get_state()
         tensors["rng.torch"] = torch.get_rng_state()
@@ -177,7 +179,7 @@ class CVAETrainer:
         for name, module in (("cvae", self.model), ("ema", self.ema), ("critic", self.critic)):
             checkpoint.load_prefixed(module, name, tensors)
         for name, opt in (("opt", self.opt), ("critic_opt", self.critic_opt)):
-            opt.load_state_dict(_unflatten_optimizer(name, tensors, meta["optimizers"][name]))
+            load_optim(opt, name, tensors, meta["optimizers"][name]["param_groups"])
         self.generator.set_state(tensors["rng.generator"])
         torch.set_rng_state(tensors["rng.torch"])
         self.step_count = int(meta["step"])
@@ -188,23 +190,6 @@ def backdrop_mask(x: torch.Tensor, tol: float) -> torch.Tensor:
     border = torch.cat([x[:, :, 0], x[:, :, -1], x[:, :, :, 0], x[:, :, :, -1]], dim=2)  # (b, c, 2w + 2h)
     backdrop = border.median(dim=2).values[:, :, None, None]  # (b, c, 1, 1)
     return ((x - backdrop).abs() < 2 * tol).all(dim=1, keepdim=True).float()
-
-
-def _flatten_optimizer(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
-    """Optimizer state -> flat tensors + JSON (param groups), so no pickle is needed."""
-    sd = opt.state_dict()
-    flat = {f"{prefix}.{pid}.{k}": v for pid, st in sd["state"].items() for k, v in st.items()}
-    return flat, {"param_groups": sd["param_groups"]}
-
-
-def _unflatten_optimizer(prefix: str, tensors: dict[str, torch.Tensor], meta: dict) -> dict:
-    state: dict[int, dict] = {}
-    for key, v in tensors.items():
-        if key.startswith(prefix + "."):
-            pid, name = key[len(prefix) + 1 :].split(".", 1)
-            if pid.isdigit():
-                state.setdefault(int(pid), {})[name] = v
-    return {"state": state, "param_groups": meta["param_groups"]}
 
 
 def load_cvae(path, device: str = "cpu", expected_sha256: str | None = None) -> tuple[CVAE, AttributeVocab]:

@@ -159,7 +159,7 @@ def run_figures(trainer, opts: TrainOptions, spent: dict) -> dict:
 
 
 def finish(adapter, trainer, opts: TrainOptions, data: Dataset, ckpt_dir: Path, spent: dict):
-    from ml.gan_train import plot_losses
+    from ml.training import plot_losses
 
     if trainer.history:
         plot_losses(trainer.history, ckpt_dir / "losses.png")
