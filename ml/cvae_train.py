@@ -8,7 +8,6 @@ after it has learned something (`critic_start`), and is independent of the evalu
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -18,7 +17,7 @@ import torch.nn.functional as F
 from . import checkpoint
 from .cvae import CVAE, CVAEConfig
 from .evaluator import AttributeClassifier, EvaluatorConfig, classification_loss
-from .training import load_optim, optim_tensors
+from .training import load_optim, optim_tensors, run_steps
 from .vocab import AttributeVocab
 
 KIND = "cvae"
@@ -135,17 +134,21 @@ class CVAETrainer:
         for e, p in zip(self.ema.state_dict().values(), self.model.state_dict().values()):
             e.copy_(p) if not e.is_floating_point() else e.lerp_(p, 1 - d)
 
-    def train(self, steps: int | None = None, minutes: float | None = None, callback=None) -> dict[str, float]:
-        """Run until `steps` more steps or `minutes` have passed (whichever first); `callback(figures)` each step."""
-        if steps is None and minutes is None:
-            raise ValueError("give steps or minutes")
-        start, done, figures = time.monotonic(), 0, {}
-        while (steps is None or done < steps) and (minutes is None or time.monotonic() - start < minutes * 60):
-            figures = self.step()
-            done += 1
+    def train(self, steps: int | None = None, minutes: float | None = None, callback=None,
+              cpu_minutes: float | None = None) -> dict[str, float]:
+        """Run until `steps` more steps, `minutes` of wall time or `cpu_minutes` of this process's CPU time have
+        passed (whichever first); `callback(figures)` after each step. Returns the last step's figures."""
+        last: dict[str, float] = {}
+
+        def one() -> dict:
+            nonlocal last
+            last = self.step()
             if callback:
-                callback(figures)
-        return figures
+                callback(last)
+            return last
+
+        run_steps(one, steps, minutes, None, cpu_minutes)
+        return last
 
     # -- checkpoints -----------------------------------------------------------------------------------------
     def _meta(self) -> dict:
