@@ -24,8 +24,8 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ml import checkpoint  # noqa: E402
-from ml.gan_train import run_steps  # noqa: E402
 from ml.images import uint8_batch_to_tensor  # noqa: E402
+from ml.training import run_steps  # noqa: E402
 
 
 @dataclass

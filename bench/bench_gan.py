@@ -43,8 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ml import checkpoint  # noqa: E402
 from ml.dcgan import DCGANConfig, DCGANTrainer, DCGenerator  # noqa: E402
 from ml.gan import GANConfig, count_params  # noqa: E402
-from ml.gan_train import GANTrainer, plot_losses  # noqa: E402
+from ml.gan_train import GANTrainer  # noqa: E402
 from ml.images import fit  # noqa: E402
+from ml.training import plot_losses  # noqa: E402
 from ml.variants import VariantGenerator  # noqa: E402
 from ml.vocab import AttributeVocab  # noqa: E402
 

@@ -8,7 +8,6 @@ after it has learned something (`critic_start`), and is independent of the evalu
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -18,6 +17,7 @@ import torch.nn.functional as F
 from . import checkpoint
 from .cvae import CVAE, CVAEConfig
 from .evaluator import AttributeClassifier, EvaluatorConfig, classification_loss
+from .training import load_optim, optim_tensors, run_steps
 from .vocab import AttributeVocab
 
 KIND = "cvae"
@@ -134,17 +134,21 @@ class CVAETrainer:
         for e, p in zip(self.ema.state_dict().values(), self.model.state_dict().values()):
             e.copy_(p) if not e.is_floating_point() else e.lerp_(p, 1 - d)
 
-    def train(self, steps: int | None = None, minutes: float | None = None, callback=None) -> dict[str, float]:
-        """Run until `steps` more steps or `minutes` have passed (whichever first); `callback(figures)` each step."""
-        if steps is None and minutes is None:
-            raise ValueError("give steps or minutes")
-        start, done, figures = time.monotonic(), 0, {}
-        while (steps is None or done < steps) and (minutes is None or time.monotonic() - start < minutes * 60):
-            figures = self.step()
-            done += 1
+    def train(self, steps: int | None = None, minutes: float | None = None, callback=None,
+              cpu_minutes: float | None = None) -> dict[str, float]:
+        """Run until `steps` more steps, `minutes` of wall time or `cpu_minutes` of this process's CPU time have
+        passed (whichever first); `callback(figures)` after each step. Returns the last step's figures."""
+        last: dict[str, float] = {}
+
+        def one() -> dict:
+            nonlocal last
+            last = self.step()
             if callback:
-                callback(figures)
-        return figures
+                callback(last)
+            return last
+
+        run_steps(one, steps, minutes, None, cpu_minutes)
+        return last
 
     # -- checkpoints -----------------------------------------------------------------------------------------
     def _meta(self) -> dict:
@@ -161,7 +165,8 @@ class CVAETrainer:
             tensors.update(checkpoint.state_dict_with_prefix(name, module))
         opt_meta = {}
         for name, opt in (("opt", self.opt), ("critic_opt", self.critic_opt)):
-            flat, opt_meta[name] = _flatten_optimizer(name, opt)
+            flat, groups = optim_tensors(name, opt)
+            opt_meta[name] = {"param_groups": groups}
             tensors.update(flat)
         tensors["rng.generator"] = self.generator.get_state()
         tensors["rng.torch"] = torch.get_rng_state()
@@ -177,7 +182,7 @@ class CVAETrainer:
         for name, module in (("cvae", self.model), ("ema", self.ema), ("critic", self.critic)):
             checkpoint.load_prefixed(module, name, tensors)
         for name, opt in (("opt", self.opt), ("critic_opt", self.critic_opt)):
-            opt.load_state_dict(_unflatten_optimizer(name, tensors, meta["optimizers"][name]))
+            load_optim(opt, name, tensors, meta["optimizers"][name]["param_groups"])
         self.generator.set_state(tensors["rng.generator"])
         torch.set_rng_state(tensors["rng.torch"])
         self.step_count = int(meta["step"])
@@ -188,23 +193,6 @@ def backdrop_mask(x: torch.Tensor, tol: float) -> torch.Tensor:
     border = torch.cat([x[:, :, 0], x[:, :, -1], x[:, :, :, 0], x[:, :, :, -1]], dim=2)  # (b, c, 2w + 2h)
     backdrop = border.median(dim=2).values[:, :, None, None]  # (b, c, 1, 1)
     return ((x - backdrop).abs() < 2 * tol).all(dim=1, keepdim=True).float()
-
-
-def _flatten_optimizer(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
-    """Optimizer state -> flat tensors + JSON (param groups), so no pickle is needed."""
-    sd = opt.state_dict()
-    flat = {f"{prefix}.{pid}.{k}": v for pid, st in sd["state"].items() for k, v in st.items()}
-    return flat, {"param_groups": sd["param_groups"]}
-
-
-def _unflatten_optimizer(prefix: str, tensors: dict[str, torch.Tensor], meta: dict) -> dict:
-    state: dict[int, dict] = {}
-    for key, v in tensors.items():
-        if key.startswith(prefix + "."):
-            pid, name = key[len(prefix) + 1 :].split(".", 1)
-            if pid.isdigit():
-                state.setdefault(int(pid), {})[name] = v
-    return {"state": state, "param_groups": meta["param_groups"]}
 
 
 def load_cvae(path, device: str = "cpu", expected_sha256: str | None = None) -> tuple[CVAE, AttributeVocab]:

@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .gan_train import run_steps
 from .images import uint8_batch_to_tensor
+from .training import run_steps
 
 
 @dataclass

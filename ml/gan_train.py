@@ -25,12 +25,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageDraw
 
 from . import checkpoint
 from .augment import DEFAULT_POLICY, diff_augment
 from .gan import Discriminator, Encoder, GANConfig, Generator, d_hinge_loss, g_hinge_loss
 from .images import uint8_batch_to_tensor
+from .training import ema_update, load_optim, optim_tensors, run_steps
 from .vocab import AttributeVocab
 
 TRAIN_KIND, SAMPLER_KIND, VERSION = "gan-train", "gan", 1
@@ -77,47 +77,6 @@ class TrainConfig:
     recon_final: float = 0.1
     channels_last: bool = True  # NHWC convolutions: 12-23% less CPU per step (bench/profile_gan_step.py); same maths
     device: str = "cpu"
-
-
-def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    """ema <- decay * ema + (1 - decay) * model, for parameters; buffers are copied."""
-    with torch.no_grad():
-        for pe, pm in zip(ema.parameters(), model.parameters()):
-            pe.lerp_(pm, 1.0 - decay)
-        for be, bm in zip(ema.buffers(), model.buffers()):
-            be.copy_(bm)
-
-
-def run_steps(step: Callable[[], dict], steps: int | None, minutes: float | None,
-              callback: Callable[[int, dict], bool | None] | None = None, cpu_minutes: float | None = None) -> int:
-    """Call step() until `steps` calls, `minutes` of wall time or `cpu_minutes` of process CPU time (whichever
-    comes first), or until callback(losses["step"], losses) returns True. Returns the number of steps run."""
-    if steps is None and minutes is None and cpu_minutes is None:
-        raise ValueError("give steps, minutes or cpu_minutes")
-    wall, cpu, done = time.monotonic(), time.process_time(), 0
-    while ((steps is None or done < steps) and (minutes is None or time.monotonic() - wall < minutes * 60)
-           and (cpu_minutes is None or time.process_time() - cpu < cpu_minutes * 60)):
-        losses = step()
-        done += 1
-        if callback is not None and callback(losses["step"], losses):
-            break
-    return done
-
-
-def _optim_tensors(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
-    """Flatten an optimiser's state into tensors (safetensors) and its param groups into JSON meta."""
-    sd = opt.state_dict()
-    tensors = {f"{prefix}.{pid}.{k}": torch.as_tensor(v) for pid, st in sd["state"].items() for k, v in st.items()}
-    return tensors, sd["param_groups"]
-
-
-def _load_optim(opt: torch.optim.Optimizer, prefix: str, tensors: dict, groups: list) -> None:
-    state: dict[int, dict] = {}
-    for key, value in tensors.items():
-        if key.startswith(prefix + "."):
-            pid, name = key[len(prefix) + 1 :].split(".", 1)
-            state.setdefault(int(pid), {})[name] = value
-    opt.load_state_dict({"state": state, "param_groups": groups})
 
 
 class GANTrainer:
@@ -327,7 +286,7 @@ class GANTrainer:
             tensors.update(checkpoint.state_dict_with_prefix(name, getattr(self, name)))
         meta = {**self._meta(TRAIN_KIND), "train": asdict(self.train_config), "optim": {}}
         for name in ("opt_g", "opt_d", "opt_e"):
-            opt_tensors, meta["optim"][name] = _optim_tensors(name, getattr(self, name))
+            opt_tensors, meta["optim"][name] = optim_tensors(name, getattr(self, name))
             tensors.update(opt_tensors)
         tensors["rng"] = self.gen.get_state()
         meta["history_keys"] = list(self.history[0]) if self.history else []
@@ -346,7 +305,7 @@ class GANTrainer:
         for name in ("G", "D", "E", "G_ema"):
             checkpoint.load_prefixed(getattr(trainer, name), name, tensors)
         for name in ("opt_g", "opt_d", "opt_e"):
-            _load_optim(getattr(trainer, name), name, tensors, meta["optim"][name])
+            load_optim(getattr(trainer, name), name, tensors, meta["optim"][name])
         trainer.gen.set_state(tensors["rng"])
         trainer.step_count = meta["step"]
         trainer.images_seen = meta.get("images_seen", meta["step"] * train.batch_size)
@@ -363,42 +322,3 @@ class GANTrainer:
         tensors = {**checkpoint.state_dict_with_prefix("G", self.G_ema),
                    **checkpoint.state_dict_with_prefix("E", self.E)}
         return checkpoint.save(path, tensors, self._meta(SAMPLER_KIND))
-
-
-# --- loss curves ----------------------------------------------------------------------------------------
-
-PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189), (140, 86, 75)]
-
-
-def _smooth(values: np.ndarray, n: int) -> np.ndarray:
-    if len(values) < 3:
-        return values
-    n = max(1, min(n, len(values) // 3))
-    return np.convolve(np.pad(values, (n - 1, 0), mode="edge"), np.ones(n) / n, mode="valid")
-
-
-def plot_losses(history: list[dict[str, float]], path, size: tuple[int, int] = (640, 360)) -> None:
-    """Draw every loss in `history` (moving average) against the step, as a PNG, with Pillow."""
-    keys = [k for k in (history[0] if history else {}) if k != "step"]
-    w, h, pad = size[0], size[1], 40
-    img = Image.new("RGB", size, (255, 255, 255))
-    draw = ImageDraw.Draw(img)
-    if not keys:
-        img.save(path)
-        return
-    curves = {k: _smooth(np.array([e[k] for e in history], dtype=np.float64), 25) for k in keys}
-    lo = min(c.min() for c in curves.values())
-    hi = max(max(c.max() for c in curves.values()), lo + 1e-6)
-    draw.rectangle([pad, 10, w - 10, h - pad], outline=(0, 0, 0))
-    for value, y in ((hi, 10), (lo, h - pad)):
-        draw.text((2, y - 5), f"{value:.2f}", fill=(0, 0, 0))
-    draw.text((pad, h - pad + 6), "step 1", fill=(0, 0, 0))
-    draw.text((w - 80, h - pad + 6), f"step {len(history)}", fill=(0, 0, 0))
-    for i, (key, curve) in enumerate(curves.items()):
-        xs = pad + np.linspace(0, 1, len(curve)) * (w - 10 - pad)
-        ys = h - pad - (curve - lo) / (hi - lo) * (h - pad - 10)
-        colour = PALETTE[i % len(PALETTE)]
-        if len(curve) > 1:
-            draw.line(list(zip(xs.tolist(), ys.tolist())), fill=colour, width=2)
-        draw.text((pad + 8 + 70 * i, h - 18), key, fill=colour)
-    img.save(path)

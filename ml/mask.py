@@ -22,11 +22,11 @@ import torch.nn.functional as F
 from PIL import Image
 
 from . import checkpoint
-from .gan_train import _load_optim, _optim_tensors, run_steps
 from .guided import box_mean
 from .images import pad_to_aspect
 from .mask_labels import composite, jitter, label_catalogue
 from .palette import ColourPalette
+from .training import load_optim, optim_tensors, run_steps
 
 KIND = "mask"
 TRAIN_KIND = "mask-train"
@@ -146,7 +146,7 @@ class MaskTrainer:
 
     def save(self, path) -> str:
         """The full training state, for resuming."""
-        opt_tensors, groups = _optim_tensors("opt", self.opt)
+        opt_tensors, groups = optim_tensors("opt", self.opt)
         tensors = {**checkpoint.state_dict_with_prefix("net", self.net), **opt_tensors, "rng": self.gen.get_state()}
         meta = {**self._meta(), "kind": TRAIN_KIND, "train_config": asdict(self.tc), "optim": groups,
                 "history": self.history[-2000:]}
@@ -157,7 +157,7 @@ class MaskTrainer:
         if meta.get("kind") != TRAIN_KIND:
             raise checkpoint.CheckpointError(f"{path} is not a resumable mask training checkpoint")
         checkpoint.load_prefixed(self.net, "net", tensors)
-        _load_optim(self.opt, "opt", tensors, meta["optim"])
+        load_optim(self.opt, "opt", tensors, meta["optim"])
         self.gen.set_state(tensors["rng"])
         self.step_count, self.history = int(meta["step"]), list(meta.get("history", []))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
@@ -22,6 +21,7 @@ from PIL import Image
 
 from . import checkpoint
 from .images import to_rgb
+from .training import ema_update, load_optim, optim_tensors, run_steps
 
 KIND = "sr"
 VERSION = 1
@@ -151,28 +151,28 @@ class SRTrainer:
         loss.backward()
         self.opt.step()
         self.step_count += 1
-        with torch.no_grad():
-            for e, p in zip(self.ema.parameters(), self.model.parameters()):
-                e.lerp_(p, 1 - self.cfg.ema_decay)
+        ema_update(self.ema, self.model, self.cfg.ema_decay)
         return float(loss.detach())
 
     def train(self, steps: int | None = None, minutes: float | None = None,
-              callback: Callable[[int, float], None] | None = None) -> list[float]:
-        """Train for `steps` steps or `minutes` minutes (whichever comes first); callback(step, loss) after each.
+              callback: Callable[[int, float], None] | None = None, cpu_minutes: float | None = None) -> list[float]:
+        """Train for `steps` steps, `minutes` of wall time or `cpu_minutes` of this process's CPU time (whichever
+        comes first); callback(step, loss) after each. Returns this call's losses.
 
         With `steps`, the learning rate follows a cosine down to lr * lr_min_ratio over them; with a time
         budget alone it stays at lr (the number of steps is not known in advance).
         """
-        if steps is None and minutes is None:
-            raise ValueError("give steps or minutes")
-        deadline = time.monotonic() + 60 * minutes if minutes is not None else math.inf
         planned = self.step_count + steps if steps is not None else 0
-        losses = []
-        self.model.train()
-        while (steps is None or len(losses) < steps) and time.monotonic() < deadline:
+        losses: list[float] = []
+
+        def one() -> dict:
             losses.append(self.step(planned))
             if callback is not None:
                 callback(self.step_count, losses[-1])
+            return {"step": self.step_count, "loss": losses[-1]}
+
+        self.model.train()
+        run_steps(one, steps, minutes, None, cpu_minutes)
         return losses
 
     def _meta(self) -> dict:
@@ -183,8 +183,7 @@ class SRTrainer:
         """Full training state (net, EMA, Adam moments) to resume from; returns the file's sha256."""
         tensors = {**checkpoint.state_dict_with_prefix("model", self.model),
                    **checkpoint.state_dict_with_prefix("ema", self.ema)}
-        for i, state in self.opt.state_dict()["state"].items():
-            tensors.update({f"opt.{i}.{k}": torch.as_tensor(v) for k, v in state.items()})
+        tensors.update(optim_tensors("opt", self.opt)[0])  # Adam's moments; on resume its groups come from the config
         return checkpoint.save(path, tensors, self._meta())
 
     @classmethod
@@ -195,11 +194,7 @@ class SRTrainer:
         trainer = cls(images, SRConfig(**meta["config"]), seed=meta["seed"], device=device)
         checkpoint.load_prefixed(trainer.model, "model", tensors)
         checkpoint.load_prefixed(trainer.ema, "ema", tensors)
-        state = trainer.opt.state_dict()
-        for i in range(len(list(trainer.model.parameters()))):
-            if f"opt.{i}.step" in tensors:
-                state["state"][i] = {k: tensors[f"opt.{i}.{k}"] for k in ("step", "exp_avg", "exp_avg_sq")}
-        trainer.opt.load_state_dict(state)
+        load_optim(trainer.opt, "opt", tensors, trainer.opt.state_dict()["param_groups"])
         trainer.step_count = meta["step"]
         trainer.gen.manual_seed(meta["seed"] + meta["step"])
         return trainer

@@ -77,7 +77,7 @@ def run_figures(trainer, opts: TrainOptions, spent: dict) -> dict:
 
 def finish(trainer: Trainer, opts: TrainOptions, data, ckpt_dir: Path, spent: dict):
     """Export the weights, register them as a ModelVersion with the run's figures, and bundle them if asked."""
-    from ml.gan_train import plot_losses
+    from ml.training import plot_losses
 
     if trainer.history:
         plot_losses(trainer.history, ckpt_dir / "losses.png")

@@ -122,6 +122,14 @@ def test_same_seed_same_training():
     assert all(torch.equal(p, q) for p, q in zip(a.model.state_dict().values(), b.model.state_dict().values()))
 
 
+def test_a_cpu_budget_stops_training():
+    trainer = tiny_trainer()
+    figures = trainer.train(cpu_minutes=0.005)  # 0.3 s of this process's CPU time
+    assert trainer.step_count > 0 and figures["step"] == trainer.step_count
+    with pytest.raises(ValueError):
+        trainer.train()  # no budget at all
+
+
 def test_save_load_resumes_exactly(tmp_path):
     a = tiny_trainer()
     a.train(steps=3)

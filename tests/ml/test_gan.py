@@ -8,7 +8,8 @@ from ml import checkpoint
 from ml.augment import DEFAULT_POLICY, diff_augment, parse_policy
 from ml.gan import (Discriminator, Encoder, GANConfig, Generator, count_params, d_hinge_loss, g_hinge_loss,
                     truncated_z)
-from ml.gan_train import GANTrainer, ema_update, plot_losses
+from ml.gan_train import GANTrainer
+from ml.training import ema_update, plot_losses
 from ml.vocab import AttributeVocab
 
 COLOURS = {"red": (200, 30, 30), "blue": (30, 40, 200)}

@@ -46,6 +46,14 @@ def test_train_with_callback_and_time_budget():
     assert len(losses) == 5 and seen == [1, 2, 3, 4, 5]
 
 
+def test_a_cpu_budget_stops_training():
+    trainer = SRTrainer(catalogue(2), TINY, device="cpu")
+    losses = trainer.train(cpu_minutes=0.005)  # 0.3 s of this process's CPU time
+    assert len(losses) == trainer.step_count > 0
+    with pytest.raises(ValueError):
+        trainer.train()  # no budget at all
+
+
 def test_same_seed_same_training():
     a = SRTrainer(catalogue(2), TINY, seed=3, device="cpu").train(steps=4)
     b = SRTrainer(catalogue(2), TINY, seed=3, device="cpu").train(steps=4)
