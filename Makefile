@@ -30,6 +30,7 @@ demo: .venv
 	  $(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
 
 test: .venv
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
 clean:

@@ -1,8 +1,6 @@
 """prodimg's signals. Receivers get `sender` (the model class) plus the arguments listed."""
 from django.dispatch import Signal
 
-# job: ImageJob, images: list[GeneratedImage]
-variants_generated = Signal()
 # job: ImageJob, error: str
 job_failed = Signal()
 # generated: GeneratedImage, user: User | None
@@ -13,3 +11,9 @@ image_rejected = Signal()
 image_shown = Signal()
 # event: ImageEvent (a click, add-to-cart or purchase)
 image_clicked = Signal()
+# events: list[ImageEvent] (a batch stored together, after image_shown / image_clicked for each)
+events_recorded = Signal()
+# job: ImageJob, images: list[GeneratedImage] (a variants, edits or enhance job committed its images)
+images_generated = Signal()
+# the old name of images_generated, kept for hosts that listen to it (it is sent for every kind of job)
+variants_generated = images_generated

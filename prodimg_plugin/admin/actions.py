@@ -22,10 +22,11 @@ from django.template.response import TemplateResponse
 from ml.vocab import colour_attribute
 from prodimg_plugin import weights
 from prodimg_plugin.admin.forms import BackgroundForm, EditAttributesForm, VariantOptionsForm
-from prodimg_plugin.generation import edits, jobs
+from prodimg_plugin.generation import jobs
+from prodimg_plugin.generation import params as job_params
 from prodimg_plugin.generation.enhance import mask_unavailable
 from prodimg_plugin.generation.limits import RateLimited
-from prodimg_plugin.generation.variants import variant_params
+from prodimg_plugin.generation.params import variant_params
 from prodimg_plugin.host import images_of
 from prodimg_plugin.models import ImageJob
 
@@ -131,14 +132,14 @@ class EditAttributes(JobAction):
 
     def prepare(self) -> tuple[dict, str]:
         try:
-            return {"editable": edits.editable_attributes()}, ""
+            return {"editable": job_params.editable_attributes()}, ""
         except Exception as exc:  # no model, damaged weights: say so on the page instead of a 500
             return {"editable": {}}, f"No usable attribute-edit model: {exc}"
 
     def params(self, form) -> dict | None:
         try:
-            return edits.edit_params(form.target())
-        except edits.InvalidEditTarget as exc:
+            return job_params.edit_params(form.target())
+        except job_params.InvalidEditTarget as exc:
             for name, message in exc.errors.items():
                 form.add_error(name if name in form.fields else None, message)
             return None

@@ -11,7 +11,8 @@ from ml.checkpoint import CheckpointError
 from prodimg_plugin.api.permissions import StaffWithPerm
 from prodimg_plugin.api.serializers import ImageJobSerializer
 from prodimg_plugin.api.views import rate_limited
-from prodimg_plugin.generation import edits, jobs
+from prodimg_plugin.generation import jobs
+from prodimg_plugin.generation import params as job_params
 from prodimg_plugin.generation.limits import RateLimited
 from prodimg_plugin.host import get_image_model
 from prodimg_plugin.models import ImageJob
@@ -41,8 +42,8 @@ class EditsView(APIView):
         data = EditRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            params = edits.edit_params(data.validated_data["target"])
-        except edits.InvalidEditTarget as exc:
+            params = job_params.edit_params(data.validated_data["target"])
+        except job_params.InvalidEditTarget as exc:
             return Response({"target": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
         except (ModelUnavailable, CheckpointError) as exc:  # nothing trained yet, or damaged weights
             return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)

@@ -11,7 +11,7 @@ from prodimg_plugin.api.permissions import StaffWithPerm
 from prodimg_plugin.api.serializers import GeneratedImageSerializer, ImageJobSerializer, VariantRequestSerializer
 from prodimg_plugin.generation import jobs, review
 from prodimg_plugin.generation.limits import RateLimited
-from prodimg_plugin.generation.variants import variant_params
+from prodimg_plugin.generation.params import variant_params
 from prodimg_plugin.host import get_image_model
 from prodimg_plugin.models import GeneratedImage, ImageJob
 

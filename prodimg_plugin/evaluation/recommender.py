@@ -12,7 +12,8 @@ from ml import offpolicy
 from prodimg_plugin.evaluation.base import Evaluation, EvaluationError
 from prodimg_plugin.models import ImageEvent, RecommenderState
 from prodimg_plugin.storefront import personalize
-from prodimg_plugin.storefront.recommenders import Feedback, ThompsonRecommender
+from prodimg_plugin.storefront.context import Feedback
+from prodimg_plugin.storefront.recommenders import ThompsonRecommender
 from prodimg_plugin.storefront.state import StateStore
 
 NOTHING_LOGGED = "No logged decisions with propensities to evaluate: let shoppers browse the personalised storefront"

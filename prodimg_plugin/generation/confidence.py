@@ -20,7 +20,7 @@ from ml.recolour import diagnose
 from ml.variants import find_category_attribute
 from prodimg_plugin import weights
 from prodimg_plugin.conf import DEFAULTS, prodimg_settings
-from prodimg_plugin.generation.jobs import Result
+from prodimg_plugin.generation.handler import Result
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def assess(source: Image.Image, results: list[Result], asked: list[Asked]) -> No
     tools = _tools(source)
     for result, wanted in zip(results, asked):
         finding = _safely(lambda: _assess_one(tools, source, result.image, wanted), "measuring this image")
-        result.quality = {**finding.figures, "needs_look": finding.flagged, "review_notes": finding.notes}
+        result.confidence = {**finding.figures, "needs_look": finding.flagged, "review_notes": finding.notes}
         if finding.checked:
             result.params = {**result.params, "checked": finding.checked}
 

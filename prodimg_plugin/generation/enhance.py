@@ -28,7 +28,7 @@ from ml.quality import QualityConfig, assess
 from prodimg_plugin import weights
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.generation.backgrounds import KEEP, background_param
-from prodimg_plugin.generation.jobs import JobError, Result
+from prodimg_plugin.generation.handler import JobError, Result
 from prodimg_plugin.models import GeneratedImage, ModelVersion
 
 log = logging.getLogger(__name__)

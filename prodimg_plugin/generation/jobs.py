@@ -12,7 +12,6 @@ import os
 import random
 import socket
 import uuid
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable, Iterable
 
@@ -27,10 +26,11 @@ from ml.checkpoint import CheckpointError
 from ml.vocab import UnknownAttributeValue
 from prodimg_plugin import signals
 from prodimg_plugin.conf import prodimg_settings
+from prodimg_plugin.generation.handler import CONFIDENCE_FIELDS, JobError, Result  # noqa: F401  (jobs.JobError)
 from prodimg_plugin.host import attributes_of, get_image_model
 from prodimg_plugin.images import BadSourceImage, as_content_file, open_source
 from prodimg_plugin.kinds import job_handlers
-from prodimg_plugin.models import GeneratedImage, ImageJob, ModelVersion
+from prodimg_plugin.models import GeneratedImage, ImageJob
 from prodimg_plugin.weights import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -42,23 +42,7 @@ RESULT_KIND = {
 }
 
 
-class JobError(Exception):
-    """A failure that retrying cannot fix; its message is shown to the admin as it is."""
-
-
 PERMANENT_ERRORS = (JobError, BadSourceImage, UnknownAttributeValue, CheckpointError, ModelUnavailable)
-
-
-@dataclass
-class Result:
-    """One image a handler made, before it is stored."""
-
-    image: object  # PIL.Image
-    params: dict = field(default_factory=dict)
-    seed: int = 0
-    model_version: ModelVersion | None = None
-    renditions: dict[str, bytes] = field(default_factory=dict)  # "600x800.webp" -> encoded file, stored alongside
-    quality: dict = field(default_factory=dict)  # GeneratedImage's confidence fields (services.confidence) -> value
 
 
 # ---- creating and enqueueing -------------------------------------------------------------------------------
@@ -222,17 +206,13 @@ def _commit(job: ImageJob, token: str, results: list[Result]) -> None:
         raise
     job.refresh_from_db()
     images = list(GeneratedImage.objects.filter(job=job).order_by("slot"))
-    signals.variants_generated.send(sender=ImageJob, job=job, images=images)
-
-
-QUALITY_FIELDS = ("confidence", "mask_changed", "delta_e_outside", "delta_e_outside_median", "needs_look",
-                  "review_notes")  # what Result.quality may set on its GeneratedImage
+    signals.images_generated.send(sender=ImageJob, job=job, images=images)
 
 
 def _store(job: ImageJob, slot: int, result: Result) -> GeneratedImage:
     generated = GeneratedImage(source_id=job.source_id, job=job, slot=slot, kind=RESULT_KIND[job.kind],
                                params=result.params, seed=result.seed, model_version=result.model_version,
-                               **{k: v for k, v in result.quality.items() if k in QUALITY_FIELDS})
+                               **{k: v for k, v in result.confidence.items() if k in CONFIDENCE_FIELDS})
     content = as_content_file(result.image, f"{job.source_id}-{job.pk}-{slot}")
     generated.image.save(content.name, content, save=False)
     try:

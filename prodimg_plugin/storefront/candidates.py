@@ -16,8 +16,7 @@ from prodimg_plugin import signals
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.host import attributes_of, get_image_model, image_file, product_id_of
 from prodimg_plugin.models import GeneratedImage
-from prodimg_plugin.storefront.features import generated_attributes, generated_key, source_key
-from prodimg_plugin.storefront.recommenders import Candidate
+from prodimg_plugin.storefront.context import Candidate, generated_key, source_key
 
 
 def cache_key(product_id) -> str:
@@ -122,3 +121,15 @@ def connect() -> None:
             signal.connect(_forget_image, sender=image_model, dispatch_uid=f"prodimg-candidates-s-{id(signal)}")
     for signal in (signals.image_approved, signals.image_rejected):
         signal.connect(_forget_generated, sender=GeneratedImage, dispatch_uid=f"prodimg-candidates-r-{id(signal)}")
+
+
+def generated_attributes(generated: GeneratedImage) -> dict[str, str]:
+    """A generated image's attributes: its source's, with what the variant or edit changed."""
+    attrs = attributes_of(generated.source)
+    params = generated.params or {}
+    if params.get("attribute") and params.get("colour"):
+        attrs[str(params["attribute"])] = str(params["colour"]).strip().lower()
+    for name in ("target", "attributes"):
+        if isinstance(params.get(name), dict):
+            attrs.update({str(k): str(v).strip().lower() for k, v in params[name].items() if v not in (None, "")})
+    return attrs

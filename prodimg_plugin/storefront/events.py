@@ -21,8 +21,7 @@ from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.host import get_image_model, get_product_model, product_id_of
 from prodimg_plugin.models import GeneratedImage, ImageEvent
 from prodimg_plugin.storefront import shoppers
-from prodimg_plugin.storefront.learning import learn_soon
-from prodimg_plugin.storefront.recommenders import ShopperContext
+from prodimg_plugin.storefront.context import ShopperContext
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +96,7 @@ request_finished.connect(_flush_at_end, dispatch_uid="prodimg-flush-impressions"
 # ----------------------------------------------------------------------------- recording
 
 def record(events: list[ImageEvent]) -> list[ImageEvent]:
-    """Store events together, send their signals, note clicks, and learn if a step is due."""
+    """Store events together, send their signals (learning listens) and note clicks."""
     with transaction.atomic():
         created = ImageEvent.objects.bulk_create(events)
     for event in created:
@@ -105,7 +104,7 @@ def record(events: list[ImageEvent]) -> list[ImageEvent]:
         (signals.image_clicked if is_click else signals.image_shown).send(sender=ImageEvent, event=event)
     for user_id, session_key in {(e.user_id, e.session_key) for e in created if e.type in shoppers.CLICKS}:
         shoppers.clicked(user_id, session_key)
-    learn_soon()
+    signals.events_recorded.send(sender=ImageEvent, events=created)  # learning.learn_soon listens
     return created
 
 

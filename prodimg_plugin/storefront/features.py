@@ -24,6 +24,8 @@ from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.host import attributes_of, get_image_model
 from prodimg_plugin.images import BadSourceImage, open_image_bytes, open_source
 from prodimg_plugin.models import GeneratedImage, ImageFeatures, ModelVersion
+from prodimg_plugin.storefront.candidates import generated_attributes
+from prodimg_plugin.storefront.context import generated_key, parse_key, source_key
 
 log = logging.getLogger(__name__)
 
@@ -69,33 +71,8 @@ def clear_cache() -> None:
 
 # ----------------------------------------------------------------------------- keys
 
-def source_key(source_id) -> str:
-    return f"s{source_id}"
-
-
-def generated_key(generated_id) -> str:
-    return f"g{generated_id}"
-
-
-def parse_key(key: str) -> tuple[str, int]:
-    """("s" | "g", id) of a candidate key; ValueError for anything else."""
-    if len(key) < 2 or key[0] not in "sg" or not key[1:].isdigit():
-        raise ValueError(f"not a candidate key: {key!r}")
-    return key[0], int(key[1:])
-
 
 # ----------------------------------------------------------------------------- attributes and vectors
-
-def generated_attributes(generated: GeneratedImage) -> dict[str, str]:
-    """A generated image's attributes: its source's, with what the variant or edit changed."""
-    attrs = attributes_of(generated.source)
-    params = generated.params or {}
-    if params.get("attribute") and params.get("colour"):
-        attrs[str(params["attribute"])] = str(params["colour"]).strip().lower()
-    for name in ("target", "attributes"):
-        if isinstance(params.get(name), dict):
-            attrs.update({str(k): str(v).strip().lower() for k, v in params[name].items() if v not in (None, "")})
-    return attrs
 
 
 def attribute_vector(attrs: dict[str, str], buckets: int) -> np.ndarray:

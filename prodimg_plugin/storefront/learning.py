@@ -18,10 +18,11 @@ from django.core.signals import setting_changed
 from django.db.models import Min
 from django.utils import timezone
 
+from prodimg_plugin import signals
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.models import ImageEvent
 from prodimg_plugin.storefront import shoppers
-from prodimg_plugin.storefront.recommenders import Feedback
+from prodimg_plugin.storefront.context import Feedback
 from prodimg_plugin.storefront.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -142,3 +143,12 @@ def learn_soon() -> None:
         learn()
     except Exception:  # learning is a side job of a page view: it never breaks one
         log.exception("learning from events failed")
+
+
+def _learn_after_events(sender=None, events=None, **kwargs) -> None:
+    learn_soon()
+
+
+def connect() -> None:
+    """Learn when events are recorded and a step is due (called from the app's ready())."""
+    signals.events_recorded.connect(_learn_after_events, dispatch_uid="prodimg-learn-after-events")

@@ -27,6 +27,7 @@ from prodimg_plugin import hooks
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.storefront import candidates as candidate_lists
 from prodimg_plugin.storefront import events, shoppers
+from prodimg_plugin.storefront.context import Candidate, Ranked, ShopperContext
 from prodimg_plugin.storefront.learning import (  # noqa: F401  (hosts call personalize.learn(), ...)
     Runtime,
     feedback_for,
@@ -35,7 +36,6 @@ from prodimg_plugin.storefront.learning import (  # noqa: F401  (hosts call pers
     reset,
     runtime,
 )
-from prodimg_plugin.storefront.recommenders import Candidate, Ranked, ShopperContext
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,7 @@ from django.utils import timezone
 
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.models import ImageEvent
-from prodimg_plugin.storefront.features import generated_key, source_key
-from prodimg_plugin.storefront.recommenders import ShopperContext
+from prodimg_plugin.storefront.context import ShopperContext, generated_key, source_key
 
 IMPRESSION = ImageEvent.Type.IMPRESSION
 CLICKS = (ImageEvent.Type.CLICK, ImageEvent.Type.ADD_TO_CART, ImageEvent.Type.PURCHASE)

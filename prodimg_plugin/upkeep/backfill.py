@@ -38,6 +38,7 @@ from prodimg_plugin.generation import jobs
 from prodimg_plugin.host import get_image_model, image_file
 from prodimg_plugin.images import BadSourceImage, open_source
 from prodimg_plugin.models import GeneratedImage, ImageFeatures, ImageJob, QualityScore
+from prodimg_plugin.storefront.context import source_key
 from prodimg_plugin.upkeep import quality
 
 log = logging.getLogger(__name__)
@@ -185,11 +186,11 @@ def job_params(opts: BackfillOptions) -> dict:
     from prodimg_plugin.weights import ModelUnavailable
 
     if opts.kind == "variants":
-        from prodimg_plugin.generation.variants import variant_params
+        from prodimg_plugin.generation.params import variant_params
 
         return variant_params()
     if opts.kind == "edits":
-        from prodimg_plugin.generation.edits import edit_params
+        from prodimg_plugin.generation.params import edit_params
 
         if not opts.target:
             raise BackfillError("edits need a target: --target colour=red")
@@ -346,19 +347,15 @@ class QualityHandler:
 
 
 class EmbeddingsHandler:
-    """Recommender features of each original image, through `services.features` (when installed)."""
+    """Recommender features of each original image, through `storefront.features`."""
 
     def __init__(self, opts: BackfillOptions, features):
         self.opts, self.features = opts, features
 
     @classmethod
     def create(cls, opts: BackfillOptions):
-        try:
-            from prodimg_plugin.storefront import features
-        except ImportError:
-            return "embeddings: prodimg_plugin.storefront.features is not installed"
-        if not all(hasattr(features, n) for n in ("vectors", "current_space", "source_key", "clear_cache")):
-            return "embeddings: prodimg_plugin.storefront.features lacks vectors() / current_space()"
+        from prodimg_plugin.storefront import features
+
         return cls(opts, features)
 
     def prepare(self, batch: list) -> set[int]:
@@ -370,7 +367,7 @@ class EmbeddingsHandler:
         return "has features" if image.pk in have else ""
 
     def run(self, image, state, summary: Summary) -> None:
-        key = self.features.source_key(image.pk)
+        key = source_key(image.pk)
         if key in self.features.vectors([key]):
             summary.done += 1
             return

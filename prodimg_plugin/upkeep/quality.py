@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from ml.enhance import EnhanceConfig
 from ml.quality import QualityConfig, assess
+from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.host import image_file
 from prodimg_plugin.images import open_source
 from prodimg_plugin.models import QualityScore
@@ -20,10 +22,9 @@ REASONS = ("too small", "blurry", "dark", "overexposed", "grey background", "col
 
 
 def quality_config() -> QualityConfig:
-    """The yardstick: the storefront's target size is the enhancement's (PRODIMG["ENHANCE"])."""
-    from prodimg_plugin.generation.enhance import enhance_config
-
-    return QualityConfig(target_size=enhance_config().target_size)
+    """The yardstick: the storefront's target size is the enhancement's (PRODIMG["ENHANCE"]["target_size"])."""
+    size = prodimg_settings.ENHANCE.get("target_size") or EnhanceConfig().target_size
+    return QualityConfig(target_size=tuple(size))
 
 
 def is_current(score: QualityScore | None, image) -> bool:

@@ -61,7 +61,7 @@ def test_shopper_cannot_reach_the_admin(client, shopper, three_images):
 @pytest.fixture
 def generated(gan_version, product_image):
     from prodimg_plugin.generation import jobs
-    from prodimg_plugin.generation.variants import variant_params
+    from prodimg_plugin.generation.params import variant_params
 
     job = jobs.create_jobs("variants", [product_image], variant_params(count=2))[0]
     return list(jobs.run_job(job.pk).results.order_by("slot"))

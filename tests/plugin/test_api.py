@@ -65,7 +65,7 @@ def test_only_staff_with_the_permission_can_generate(who, request, product_image
 @pytest.fixture
 def generated(gan_version, product_image):
     from prodimg_plugin.generation import jobs
-    from prodimg_plugin.generation.variants import variant_params
+    from prodimg_plugin.generation.params import variant_params
 
     job = jobs.create_jobs("variants", [product_image], variant_params(count=2))[0]
     return list(jobs.run_job(job.pk).results.order_by("slot"))

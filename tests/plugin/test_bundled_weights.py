@@ -7,7 +7,7 @@ from django.conf import settings as dj_settings
 
 from prodimg_plugin import weights
 from prodimg_plugin.generation import jobs
-from prodimg_plugin.generation.variants import variant_params
+from prodimg_plugin.generation.params import variant_params
 
 pytestmark = pytest.mark.django_db
 

@@ -17,9 +17,8 @@ from ml.evaluator import Judge
 from prodimg_plugin import weights
 from prodimg_plugin.generation import confidence, jobs
 from prodimg_plugin.generation.confidence import Asked
-from prodimg_plugin.generation.edits import edit_params
-from prodimg_plugin.generation.jobs import Result
-from prodimg_plugin.generation.variants import variant_params
+from prodimg_plugin.generation.handler import Result
+from prodimg_plugin.generation.params import edit_params, variant_params
 from prodimg_plugin.models import GeneratedImage, ImageJob, ModelVersion
 
 from tests.factories import make_image, png_bytes
@@ -185,7 +184,7 @@ def painted(image: Image.Image, backdrop=None, product=None) -> Image.Image:
 def assessed(source, result_image, asked) -> dict:
     result = Result(result_image, {})
     confidence.assess(source, [result], [asked])
-    return result.quality
+    return result.confidence
 
 
 def test_a_big_change_outside_the_product_is_flagged_with_a_note(evaluator_version, mask_version):

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from ml.metrics import psnr
 from prodimg_plugin.generation import jobs
-from prodimg_plugin.generation.edits import InvalidEditTarget, edit_params
+from prodimg_plugin.generation.params import InvalidEditTarget, edit_params
 from prodimg_plugin.models import GeneratedImage, ImageJob, ModelVersion
 
 from tests.factories import make_image, make_product_image

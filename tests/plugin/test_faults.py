@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from prodimg_plugin.generation import jobs
-from prodimg_plugin.generation.variants import variant_params
+from prodimg_plugin.generation.params import variant_params
 from prodimg_plugin.models import GeneratedImage, ImageJob
 
 from tests.plugin.processes import generated_files, kill, start_qcluster, wait_for

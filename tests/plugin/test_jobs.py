@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 from prodimg_plugin.generation import jobs
-from prodimg_plugin.generation.variants import variant_params
+from prodimg_plugin.generation.params import variant_params
 from prodimg_plugin.models import GeneratedImage, ImageJob
 
 pytestmark = pytest.mark.django_db

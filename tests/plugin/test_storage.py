@@ -16,7 +16,7 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 
 from prodimg_plugin.generation import jobs, review
-from prodimg_plugin.generation.variants import variant_params
+from prodimg_plugin.generation.params import variant_params
 from prodimg_plugin.models import GeneratedImage, ImageJob, job_folder
 from prodimg_plugin.upkeep import purge
 

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from prodimg_plugin.generation import jobs
-from prodimg_plugin.generation.variants import variant_params
+from prodimg_plugin.generation.params import variant_params
 from prodimg_plugin.models import GeneratedImage, ImageJob
 
 from tests.plugin.processes import ROOT, database_url, wait_for

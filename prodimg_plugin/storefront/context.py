@@ -1,0 +1,91 @@
+"""What a recommender is given and returns: the candidate images of a product, the shopper a choice is made for,
+a ranked answer, and the outcome of a decision; and the keys that name a candidate image ("s12", "g5").
+
+Recommenders import these from `prodimg_plugin.storefront.recommenders`, which re-exports them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+
+@dataclass
+class Candidate:
+    """One image a shopper may be shown for a product: an original photo or an approved generated image."""
+
+    key: str  # "s<id>" for the host's product image, "g<id>" for a GeneratedImage
+    source_id: int  # the host image (for a generated image: the photo it was made from)
+    generated_id: int | None
+    kind: str  # "original", or the GeneratedImage kind: "variant", "edit", "enhanced"
+    url: str
+    width: int | None = None
+    height: int | None = None
+    alt: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)  # {"colour": "navy-blue", ...}
+
+    @property
+    def is_original(self) -> bool:
+        return self.generated_id is None
+
+
+class ShopperContext:
+    """Who a choice is made for (a user, or for anonymous shoppers a session; never the IP) and what they did.
+
+    `history` is (candidate key, clicked) per recent decision, oldest first; the storefront reads it from the
+    database only when a recommender first asks (a page of cached choices needs none)."""
+
+    def __init__(self, user_id: int | None = None, session_key: str = "",
+                 history: list[tuple[str, bool]] | None = None, at: datetime | None = None, click_version: int = 0,
+                 opted_out: bool = False, loader: Callable[[], list[tuple[str, bool]]] | None = None):
+        self.user_id, self.session_key, self.at = user_id, session_key, at
+        self.click_version = click_version  # changes whenever the shopper clicks: cached choices are made again
+        self.opted_out = opted_out
+        self.memo: dict = {}  # per-shopper computations a recommender may keep (e.g. a context vector)
+        self._history, self._loader = history, loader
+
+    @property
+    def key(self) -> str:
+        return f"u{self.user_id}" if self.user_id else f"s{self.session_key}"
+
+    @property
+    def history(self) -> list[tuple[str, bool]]:
+        if self._history is None:
+            self._history = self._loader() if self._loader else []
+        return self._history
+
+    def __repr__(self) -> str:
+        return f"ShopperContext({self.key[:9]}..., at={self.at})"
+
+
+@dataclass
+class Ranked:
+    candidate: Candidate
+    propensity: float  # probability that this policy shows this candidate first
+
+
+@dataclass
+class Feedback:
+    """One decision's outcome, handed to `update`: what a shopper was shown and whether they clicked."""
+
+    shopper: ShopperContext  # as the shopper was when the image was chosen
+    product_id: str
+    shown: str  # the candidate key shown
+    clicked: bool  # a click, add-to-cart or purchase came from this decision
+    propensity: float | None = None
+    candidates: list[str] = field(default_factory=list)
+
+
+def source_key(source_id) -> str:
+    return f"s{source_id}"
+
+
+def generated_key(generated_id) -> str:
+    return f"g{generated_id}"
+
+
+def parse_key(key: str) -> tuple[str, int]:
+    """("s" | "g", id) of a candidate key; ValueError for anything else."""
+    if len(key) < 2 or key[0] not in "sg" or not key[1:].isdigit():
+        raise ValueError(f"not a candidate key: {key!r}")
+    return key[0], int(key[1:])
