@@ -27,7 +27,7 @@ LOADERS = {
     "gan": "ml.variants.VariantGenerator",
     "cvae": "ml.edits.AttributeEditor",
     "sr": "ml.sr.Upscaler",
-    "mask": "ml.mask.ProductMasker",
+    "mask": "ml.masker.ProductMasker",
     "evaluator": "ml.evaluator.Judge",
 }
 

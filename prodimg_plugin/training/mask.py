@@ -74,7 +74,7 @@ class MaskTraining:
         return self.trainer.save(path)
 
     def export(self, path: Path) -> str:
-        """The net, its config and the palette, as `ml.mask.ProductMasker` loads them."""
+        """The net, its config and the palette, as `ml.masker.ProductMasker` loads them."""
         return self.trainer.export(path)
 
 
@@ -87,7 +87,8 @@ class MaskAdapter:
     data_scale = 2  # photos are loaded at 2x the model's size: pseudo-labels are made there, then reduced
 
     def build(self, data: Dataset, vocab, opts) -> MaskTraining:
-        from ml.mask import MaskConfig, MaskTrainConfig
+        from ml.mask import MaskConfig
+        from ml.mask_train import MaskTrainConfig
 
         config = MaskConfig(height=opts.height, width=opts.width, **opts.extra.get("model", {}))
         train_config = MaskTrainConfig(**{"batch_size": opts.batch_size, **opts.extra.get("train", {})})
@@ -96,7 +97,8 @@ class MaskAdapter:
     def resume(self, path: Path, data: Dataset, vocab, opts) -> MaskTraining:
         """Rebuild the run from its checkpoint: model and training settings come from the file."""
         from ml import checkpoint
-        from ml.mask import TRAIN_KIND, MaskConfig, MaskTrainConfig
+        from ml.mask import MaskConfig
+        from ml.mask_train import TRAIN_KIND, MaskTrainConfig
 
         _, meta = checkpoint.load(path)
         if meta.get("kind") != TRAIN_KIND:
@@ -107,7 +109,7 @@ class MaskAdapter:
 
     @staticmethod
     def _run(config, train_config, data: Dataset, seed: int) -> MaskTraining:
-        from ml.mask import MaskTrainer
+        from ml.mask_train import MaskTrainer
 
         colours, categories = palette_labels(data)
         return MaskTraining(MaskTrainer(config, data.images, colours, categories, seed=seed,
