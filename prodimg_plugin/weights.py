@@ -26,7 +26,7 @@ _lock = threading.Lock()
 LOADERS = {
     "gan": "ml.variants.VariantGenerator",
     "cvae": "ml.edits.AttributeEditor",
-    "sr": "ml.sr.Upscaler",
+    "sr": "ml.upscale.Upscaler",
     "mask": "ml.masker.ProductMasker",
     "evaluator": "ml.evaluator.Judge",
 }

@@ -121,7 +121,7 @@ class SrTraining:
 
 def held_out_metrics(upscaler, photos: list[np.ndarray]) -> dict:
     """PSNR of the net and of bicubic on photos never trained on (empty when there are none)."""
-    from ml.sr import evaluate
+    from ml.upscale import evaluate
 
     if not photos:
         return {}
@@ -138,13 +138,14 @@ class SrAdapter:
     load_data = staticmethod(load_data)
 
     def build(self, data: Photos, vocab, opts) -> SrTraining:
-        from ml.sr import SRConfig, SRTrainer
+        from ml.sr import SRConfig
+        from ml.sr_train import SRTrainer
 
         config = SRConfig(**{"batch_size": opts.batch_size, **opts.extra.get("model", {})})
         return SrTraining(SRTrainer(data.images, config, seed=opts.seed, device=weights.device()), data.held_out)
 
     def resume(self, path: Path, data: Photos, vocab, opts) -> SrTraining:
-        from ml.sr import SRTrainer
+        from ml.sr_train import SRTrainer
 
         return SrTraining(SRTrainer.from_checkpoint(path, data.images, device=weights.device()), data.held_out)
 
