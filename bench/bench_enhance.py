@@ -35,7 +35,9 @@ sys.path.insert(0, str(ROOT))
 from ml.backdrop import border_pixels  # noqa: E402
 from ml.enhance import EnhanceConfig, enhance  # noqa: E402
 from ml.quality import QualityConfig, assess  # noqa: E402
-from ml.sr import SRConfig, SRTrainer, evaluate  # noqa: E402
+from ml.sr import SRConfig  # noqa: E402
+from ml.sr_train import SRTrainer  # noqa: E402
+from ml.upscale import evaluate  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 import enhance_eval  # noqa: E402

@@ -28,8 +28,10 @@ sys.path.insert(0, str(ROOT))
 
 from ml.backdrop import BackdropConfig, dilate, find_backdrop  # noqa: E402
 from ml.images import fit  # noqa: E402
-from ml.mask import MaskConfig, MaskTrainer, ProductMasker  # noqa: E402
+from ml.mask import MaskConfig  # noqa: E402
 from ml.mask_labels import pseudo_label  # noqa: E402
+from ml.mask_train import MaskTrainer  # noqa: E402
+from ml.masker import ProductMasker  # noqa: E402
 
 DATA = ROOT.parent / "shared/data/fashion-product-images"
 PAPERS = {"pink": (236, 190, 200), "light blue": (185, 210, 235), "beige": (225, 210, 180), "mint": (190, 230, 205),

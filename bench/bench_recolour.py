@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from ml import evaluator  # noqa: E402
 from ml.colour import delta_e_rgb, oklab_to_srgb, srgb_to_oklab  # noqa: E402
 from ml.edits import AttributeEditor  # noqa: E402
-from ml.mask import ProductMasker  # noqa: E402
+from ml.masker import ProductMasker  # noqa: E402
 from ml.metrics import ssim_maps  # noqa: E402
 from ml.variants import VariantGenerator  # noqa: E402
 

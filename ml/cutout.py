@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from .backdrop import border_pixels
-from .mask import ProductMask
+from .masker import ProductMask
 
 BACKGROUNDS = ("transparent", "white", "shadow", "#rrggbb")
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")

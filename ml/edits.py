@@ -94,7 +94,7 @@ class AttributeEditor:
                   temperature: float = 0.0, masker=None) -> list[Image.Image]:
         """Several edits of one image, sharing one encoding and one batched decode.
 
-        masker: an `ml.mask.ProductMasker`; when given, a colour-only edit is applied inside the product's mask in
+        masker: an `ml.masker.ProductMasker`; when given, a colour-only edit is applied inside the product's mask in
         OKLab with the catalogue's look of the colour (the CVAE's rendition as a hint), so skin, hair and the
         backdrop keep their colour. Edits of other attributes (category, pattern) still use guided upsampling.
         """

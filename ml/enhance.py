@@ -362,7 +362,7 @@ def renditions(image: Image.Image, sizes, formats, quality: int | dict[str, int]
 def enhance(image: Image.Image, config: EnhanceConfig | None = None, upscaler: Upscaler | None = None) -> EnhanceResult:
     """Run the enabled steps on one product photo; deterministic, and never raises on odd image modes.
 
-    upscaler: a callable PIL -> PIL that enlarges 2x (e.g. `ml.sr.Upscaler`), used when the photo is smaller
+    upscaler: a callable PIL -> PIL that enlarges 2x (e.g. `ml.upscale.Upscaler`), used when the photo is smaller
     than the target size; bicubic is used without one.
     """
     cfg = config or EnhanceConfig()

@@ -9,6 +9,9 @@
    white -> black and black -> white work, not only hue swaps.
 3. The result is blended at (membership x alpha): outside the product the photo's pixels are returned as they
    were, bit for bit.
+
+`recolour_with` does it with a mask model (`ml.masker.ProductMasker`): the target is the catalogue's look of the
+colour from the masker's palette, optionally nudged by a model's rendition (`rendition_look`).
 """
 from __future__ import annotations
 
@@ -16,8 +19,10 @@ import numpy as np
 from PIL import Image
 
 from .colour import delta_e_rgb, oklab_to_srgb, srgb_to_oklab
-from .mask import ProductMask
-from .palette import CHROMATIC, Appearance
+from .images import pad_to_aspect
+from .masker import ProductMask, ProductMasker
+from .palette import CHROMATIC, Appearance, appearance_of
+from .vocab import UnknownAttributeValue
 
 L_WEIGHT = 0.5  # lightness counts half in colour distance: shading changes L far more than it changes hue
 SAME_CHROMA = 0.045  # clusters this close in (a, b) are one colour in light and shade (if L is not too far)
@@ -137,3 +142,33 @@ def diagnose(original: Image.Image, result: Image.Image, mask: ProductMask, visi
     if (person > 0.5).any():
         figures["delta_e_person_p95"] = float(np.percentile(de[person > 0.5], 95))
     return figures
+
+
+# ---- recolouring with a mask model: the catalogue's look of a colour, a model's rendition as a hint ---------
+
+def rendition_look(rendition: np.ndarray, mask: ProductMask):
+    """The Appearance a model's low-resolution rendition (h, w, 3 floats in [0, 1], of the photo padded to its
+    aspect) gives the product, read through the photo's mask; None when too little of the product is visible."""
+    h, w = rendition.shape[:2]
+    alpha = Image.fromarray((mask.alpha * 255).astype(np.uint8), "L")
+    small = pad_to_aspect(alpha, w / h, fill=(0, 0, 0)).resize((w, h), Image.Resampling.BOX)
+    return appearance_of(rendition[..., :3].reshape(-1, 3), np.asarray(small, np.float32).reshape(-1) / 255)
+
+
+def recolour_with(masker: ProductMasker, image: Image.Image, colour: str, category: str | None = None,
+                  source_colour: str | None = None, hint=None, hint_weight: float = 0.25,
+                  mask: ProductMask | None = None):
+    """`image` with its product recoloured to the catalogue's `colour` (on `category` products when known).
+
+    hint: an `ml.palette.Appearance` a model rendered for this product (e.g. the GAN's colourway), blended into
+    the catalogue's look with `hint_weight`. Returns (image, figures, mask). Raises UnknownAttributeValue when
+    the catalogue never showed that colour and no hint is given.
+    """
+    target = masker.palette.lookup(colour, category)
+    if target is None and hint is None:
+        raise UnknownAttributeValue("colour", colour, masker.palette.colours())
+    target = hint if target is None else (target.mix(hint, hint_weight) if hint is not None else target)
+    source = masker.palette.lookup(source_colour, category) if source_colour else None
+    mask = mask or masker.mask(image)
+    result, figures = recolour(image, mask, target, source)
+    return result, figures, mask

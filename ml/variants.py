@@ -28,6 +28,7 @@ from .gan import Encoder, GANConfig, Generator, truncated_z
 from .gan_train import SAMPLER_KIND
 from .guided import apply_lowres_change, apply_lowres_chroma_change
 from .images import fit, pad_to_aspect, tensor_to_array, tensor_to_pil, to_rgb, to_tensor
+from .recolour import recolour_with, rendition_look
 from .vocab import AttributeVocab, UnknownAttributeValue
 
 
@@ -59,11 +60,9 @@ MASKED_INVERSION_STEPS = 10  # colourways through the product mask: the GAN's re
 
 def masked_recolour(masker, image: Image.Image, attrs: dict, colour_attribute: str, colours: list[str],
                     renditions: list[np.ndarray] | None = None, hint_weight: float = 0.25) -> list[tuple[Image.Image, dict]]:
-    """Each colour applied inside the product's mask (`ml.mask.recolour_with`): the catalogue's look of the colour
+    """Each colour applied inside the product's mask (`ml.recolour.recolour_with`): the catalogue's look of the colour
     on this category, nudged by the model's own rendition of it. One mask for all colours. Returns
     (image, params) pairs; params carry the mask's problems, if any, for the reviewer."""
-    from .mask import recolour_with, rendition_look
-
     mask = masker.mask(image)
     category = attrs.get(find_category_attribute(list(attrs)) or "")
     out = []
@@ -179,7 +178,7 @@ class VariantGenerator:
         transfer: "chroma" (default: a chroma gain where the product has a colour; white prints, stripes, skin of
         another hue and the backdrop stay as they are) or "affine" (the local affine colour transform everywhere:
         stronger on pale products, but it tints white details and can leave a halo).
-        masker: an `ml.mask.ProductMasker`; when given, each colour is applied inside the product's mask in OKLab
+        masker: an `ml.masker.ProductMasker`; when given, each colour is applied inside the product's mask in OKLab
         with the catalogue's look of that colour, the GAN's rendition as a hint (`masked_recolour`): skin, hair and
         the backdrop are untouched and every part of the product's main colour changes.
         steps: inversion steps; default 30, or MASKED_INVERSION_STEPS with a masker, where the rendition is only a

@@ -148,7 +148,8 @@ def cut_out(result: EnhanceResult, masker, background: str, cfg: EnhanceConfig) 
     mask = masker.mask(result.image)
     if mask.problems:
         raise JobError(f"Background not removed: {'; '.join(mask.problems)}.")
-    image = masker.cutout(result.image, background, mask=mask)
+    from ml.cutout import cutout
+    image = cutout(result.image, mask, background)
     details = {**result.details, "cutout": {"background": background, "product_share": round(mask.share, 4),
                                             "mask": mask.source}}
     if image.mode == "RGBA":

@@ -65,7 +65,7 @@ class MaskRun(RunBase):
         return self.trainer.save(path)
 
     def export(self, path: Path) -> str:
-        """The net, its config and the palette, as `ml.mask.ProductMasker` loads them."""
+        """The net, its config and the palette, as `ml.masker.ProductMasker` loads them."""
         return self.trainer.export(path)
 
     def config(self) -> dict:
@@ -81,8 +81,14 @@ class MaskTraining(KindTraining):
     default_size = (96, 72)  # MaskConfig's: 2x the generators' 64x48, since edges are what a mask is for
     data_scale = 2  # photos are loaded at 2x the model's size: pseudo-labels are made there, then reduced
 
+<<<<<<< HEAD
     def build(self, data: Dataset, vocab, opts) -> MaskRun:
         from ml.mask import MaskConfig, MaskTrainConfig
+=======
+    def build(self, data: Dataset, vocab, opts) -> MaskTraining:
+        from ml.mask import MaskConfig
+        from ml.mask_train import MaskTrainConfig
+>>>>>>> ml-house
 
         config = MaskConfig(height=opts.height, width=opts.width, **opts.extra.get("model", {}))
         train_config = MaskTrainConfig(**{"batch_size": opts.batch_size, **opts.extra.get("train", {})})
@@ -91,7 +97,8 @@ class MaskTraining(KindTraining):
     def resume(self, path: Path, data: Dataset, vocab, opts) -> MaskRun:
         """Rebuild the run from its checkpoint: model and training settings come from the file."""
         from ml import checkpoint
-        from ml.mask import TRAIN_KIND, MaskConfig, MaskTrainConfig
+        from ml.mask import MaskConfig
+        from ml.mask_train import TRAIN_KIND, MaskTrainConfig
 
         _, meta = checkpoint.load(path)
         if meta.get("kind") != TRAIN_KIND:
@@ -101,8 +108,13 @@ class MaskTraining(KindTraining):
         return run
 
     @staticmethod
+<<<<<<< HEAD
     def _run(config, train_config, data: Dataset, seed: int) -> MaskRun:
         from ml.mask import MaskTrainer
+=======
+    def _run(config, train_config, data: Dataset, seed: int) -> MaskTraining:
+        from ml.mask_train import MaskTrainer
+>>>>>>> ml-house
 
         colours, categories = palette_labels(data)
         return MaskRun(MaskTrainer(config, data.images, colours, categories, seed=seed,

@@ -5,10 +5,12 @@ from PIL import Image, ImageDraw
 
 from ml.colour import delta_e2000, delta_e_rgb, oklab_to_srgb, srgb_to_oklab
 from ml.cutout import cutout, parse_background
-from ml.mask import MaskConfig, MaskTrainer, ProductMask, ProductMasker, recolour_with
+from ml.mask import MaskConfig
 from ml.mask_labels import pseudo_label
+from ml.mask_train import MaskTrainer
+from ml.masker import ProductMask, ProductMasker
 from ml.palette import Appearance, ColourPalette, key
-from ml.recolour import diagnose, recolour
+from ml.recolour import diagnose, recolour, recolour_with
 from ml.vocab import UnknownAttributeValue
 
 TINY = MaskConfig(height=32, width=24, widths=[8, 16])

@@ -5,7 +5,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ml.checkpoint import CheckpointError
-from ml.sr import SRConfig, SRNet, SRTrainer, Upscaler, evaluate
+from ml.sr import SRConfig, SRNet
+from ml.sr_train import SRTrainer
+from ml.upscale import Upscaler, evaluate
 
 TINY = SRConfig(channels=8, blocks=1, patch=16, batch_size=4, lr=3e-3, tile=8, tile_pad=6)
 

@@ -66,7 +66,8 @@ def evaluator_weights(tmp_path_factory) -> bytes:
 def mask_weights(tmp_path_factory) -> bytes:
     """A mask net (24x18) trained for 80 steps on the garments: enough to find them on their white backdrop."""
     from ml.images import fit
-    from ml.mask import MaskConfig, MaskTrainConfig, MaskTrainer
+    from ml.mask import MaskConfig
+    from ml.mask_train import MaskTrainConfig, MaskTrainer
 
     data = garments()
     trainer = MaskTrainer(MaskConfig(height=24, width=18, widths=[4, 8]),

@@ -90,7 +90,8 @@ def test_renditions_are_deleted_when_the_results_do_not_commit(settings, monkeyp
 
 @pytest.fixture(scope="module")
 def sr_weights(tmp_path_factory) -> bytes:
-    from ml.sr import SRConfig, SRTrainer
+    from ml.sr import SRConfig
+    from ml.sr_train import SRTrainer
 
     photos = [np.asarray(make_image((48, 64), colour=c)) for c in ((190, 40, 40), (40, 112, 62))]
     trainer = SRTrainer(photos, SRConfig(channels=8, blocks=1, patch=16, batch_size=4, tile=32, tile_pad=6),

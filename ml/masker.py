@@ -1,0 +1,199 @@
+"""Product masks of any photo from an exported mask net: the product, the person wearing it, and why not to trust it.
+
+`ProductMasker` runs `ml.mask.MaskNet` and carries its soft mask to the photo's own resolution with a guided
+filter (He et al. 2010: the photo's edges shape the alpha, so hair-thin straps and soft edges survive the
+upsampling), and reports per-image problems instead of a wrong mask: no product found, a product that fills the
+frame, a product it cannot separate cleanly. A source with real transparency is its own mask. What is done with
+a mask lives elsewhere: cut-outs in `ml.cutout`, recolouring in `ml.recolour`.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from . import checkpoint
+from .backdrop import BackdropConfig, find_backdrop, is_light, resize_array, working_copy
+from .guided import box_mean
+from .images import pad_to_aspect
+from .mask import KIND, MaskConfig, MaskNet
+from .palette import ColourPalette
+
+
+@dataclass
+class ProductMask:
+    """A photo's mask at its own size. alpha: the product; person: skin and hair; problems: why not to trust it."""
+
+    alpha: np.ndarray  # (H, W) float32 in [0, 1]
+    person: np.ndarray  # (H, W) float32 in [0, 1]
+    problems: list[str] = field(default_factory=list)
+    source: str = "model"  # "model", or "transparency" when the photo's own alpha channel was used
+
+    @property
+    def share(self) -> float:
+        return float(self.alpha.mean())
+
+    @property
+    def foreground(self) -> np.ndarray:
+        """(H, W) what a cut-out keeps: the product and the person wearing it."""
+        return np.clip(self.alpha + self.person, 0.0, 1.0)
+
+
+MIN_SIDE = 24  # below this a photo is a thumbnail: nothing to separate reliably
+
+
+class ProductMasker:
+    """Loads an exported mask net; `mask(image)` for any photo. Load once per worker, call many times.
+
+    The last few masks are remembered by the photo's pixels, so a job that masks its source for the recolouring
+    and again for the confidence figures runs the net once. A returned ProductMask is shared: read it, don't
+    write into its arrays.
+    """
+
+    REMEMBER = 4
+
+    def __init__(self, net: MaskNet, palette: ColourPalette, device: str = "cpu"):
+        self.device = torch.device(device)
+        self.net = net.to(self.device).eval().requires_grad_(False)
+        self.palette = palette
+        self._recent: OrderedDict[bytes, ProductMask] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_checkpoint(cls, path, device: str = "cpu", expected_sha256: str | None = None) -> "ProductMasker":
+        tensors, meta = checkpoint.load(path, expected_sha256)
+        if meta.get("kind") != KIND:
+            raise checkpoint.CheckpointError(f"{path} is not a product-mask checkpoint (kind {meta.get('kind')!r})")
+        try:
+            net = MaskNet(MaskConfig(**meta["config"]))
+            checkpoint.load_prefixed(net, "net", tensors)
+        except (KeyError, TypeError, RuntimeError) as exc:
+            raise checkpoint.CheckpointError(f"{path} does not match its recorded config: {exc}") from exc
+        return cls(net, ColourPalette.from_dict(meta.get("palette", {})), device)
+
+    @property
+    def config(self) -> MaskConfig:
+        return self.net.config
+
+    @torch.no_grad()
+    def probabilities(self, image: Image.Image) -> np.ndarray:
+        """(H, W, 3) class probabilities at the image's size (before edge refinement)."""
+        c = self.config
+        rgb = image.convert("RGB")
+        padded = pad_to_aspect(rgb, c.width / c.height)
+        small = padded.resize((c.width, c.height), Image.Resampling.BOX)
+        x = torch.from_numpy(np.asarray(small, np.float32) / 127.5 - 1).permute(2, 0, 1)[None].to(self.device)
+        probs = self.net(x).softmax(1)
+        probs = F.interpolate(probs, size=(padded.height, padded.width), mode="bilinear", align_corners=False)
+        ox, oy = (padded.width - rgb.width) // 2, (padded.height - rgb.height) // 2
+        return probs[0, :, oy: oy + rgb.height, ox: ox + rgb.width].permute(1, 2, 0).cpu().numpy()
+
+    def mask(self, image: Image.Image) -> ProductMask:
+        """The product's soft mask at the photo's own resolution, with any problems that make it untrustworthy."""
+        key = hashlib.blake2b(image.tobytes(), digest_size=16,
+                              person=f"{image.mode}{image.size}".encode()[:16]).digest()
+        with self._lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return self._recent[key]
+        mask = self._mask(image)
+        with self._lock:
+            self._recent[key] = mask
+            while len(self._recent) > self.REMEMBER:
+                self._recent.popitem(last=False)
+        return mask
+
+    def _mask(self, image: Image.Image) -> ProductMask:
+        if min(image.size) < MIN_SIDE:
+            size = f"{image.width}x{image.height}"
+            return _empty(image, [f"the photo is too small ({size}) to find the product in; use one of at least "
+                                  f"{MIN_SIDE} px a side"])
+        own = transparency_alpha(image)
+        if own is not None:
+            return ProductMask(own, np.zeros_like(own), problems_of(own, None), source="transparency")
+        probs = self.probabilities(image)
+        guide = np.asarray(image.convert("L"), np.float32) / 255
+        fg = sharpen(refine(guide, 1 - probs[..., 0]))
+        studio = studio_foreground(image)
+        trusted = studio is not None and agreement(studio, fg) > AGREEMENT
+        if trusted:
+            fg = studio  # a light studio sweep: its own estimate has pixel-exact edges, and the net agrees
+        person_share = probs[..., 2] / np.maximum(probs[..., 1] + probs[..., 2], 1e-6)
+        person = (fg * person_share).astype(np.float32)
+        alpha = np.clip(fg - person, 0, 1).astype(np.float32)
+        return ProductMask(alpha, person, problems_of(alpha, None if trusted else probs))
+
+
+def _empty(image: Image.Image, problems: list[str]) -> ProductMask:
+    zeros = np.zeros((image.height, image.width), np.float32)
+    return ProductMask(zeros, zeros.copy(), problems)
+
+
+def transparency_alpha(image: Image.Image) -> np.ndarray | None:
+    """The photo's own alpha (H, W) in [0, 1] when it really uses transparency, else None."""
+    if image.mode not in ("RGBA", "LA", "PA") and not (image.mode == "P" and "transparency" in image.info):
+        return None
+    alpha = np.asarray(image.convert("RGBA").getchannel("A"), np.float32) / 255
+    return alpha if alpha.min() < 0.9 else None
+
+
+def refine(guide: np.ndarray, p: np.ndarray, eps: float = 2e-3) -> np.ndarray:
+    """Guided filter (He et al. 2010) of a bilinearly upsampled probability p (H, W) by the grey photo (H, W):
+    the output follows the photo's edges, so the mask's edge lands on the product's outline."""
+    r = max(2, round(min(guide.shape) / 60))
+    mean_i, mean_p = box_mean(guide, r), box_mean(p, r)
+    cov = box_mean(guide * p, r) - mean_i * mean_p
+    var = box_mean(guide * guide, r) - mean_i**2
+    a = cov / (var + eps)
+    b = mean_p - a * mean_i
+    q = box_mean(a, r) * guide + box_mean(b, r)
+    return np.clip(q, 0.0, 1.0).astype(np.float32)
+
+
+AGREEMENT = 0.8  # IoU between the net's foreground and the studio estimate above which the latter is used
+
+
+def sharpen(alpha: np.ndarray, width: float = 0.3) -> np.ndarray:
+    """Steepen a soft alpha around 0.5 (an upsampled low-resolution mask is blurrier than a real edge)."""
+    t = np.clip((alpha - 0.5) / width + 0.5, 0.0, 1.0)
+    return (t * t * (3 - 2 * t)).astype(np.float32)
+
+
+def agreement(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two masks at 0.5."""
+    x, y = a > 0.5, b > 0.5
+    return float((x & y).sum() / max((x | y).sum(), 1))
+
+
+def studio_foreground(image: Image.Image, side: int = 320) -> np.ndarray | None:
+    """1 - the backdrop share from `ml.backdrop` (H, W) when the photo is on a light studio sweep, else None."""
+    cfg = BackdropConfig()
+    work = working_copy(image.convert("RGB"), side)
+    bd = find_backdrop(work, cfg)
+    if not is_light(bd, cfg):
+        return None
+    fg = 1 - np.clip(bd.alpha, 0, 1).astype(np.float32)
+    return resize_array(fg, image.size) if fg.shape != (image.height, image.width) else fg
+
+
+def problems_of(alpha: np.ndarray, probs: np.ndarray | None) -> list[str]:
+    """Readable reasons not to trust a mask: nothing found, the whole frame, or no clean separation."""
+    share = float((alpha > 0.5).mean())
+    if share < 0.01:
+        return ["no product could be separated from the backdrop (the photo looks like a backdrop, a texture or "
+                "a scene, not a product shot)"]
+    if share > 0.9:
+        return [f"the product fills {share:.0%} of the frame: there is no backdrop to separate it from"]
+    if probs is not None:
+        fg = 1 - probs[..., 0]
+        unsure = float(((fg > 0.2) & (fg < 0.8)).sum() / max((fg > 0.5).sum(), 1))
+        if unsure > 0.35:
+            return [f"the product could not be separated cleanly from its backdrop ({unsure:.0%} of its outline "
+                    f"area is uncertain)"]
+    return []
