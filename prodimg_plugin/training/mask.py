@@ -81,14 +81,9 @@ class MaskTraining(KindTraining):
     default_size = (96, 72)  # MaskConfig's: 2x the generators' 64x48, since edges are what a mask is for
     data_scale = 2  # photos are loaded at 2x the model's size: pseudo-labels are made there, then reduced
 
-<<<<<<< HEAD
     def build(self, data: Dataset, vocab, opts) -> MaskRun:
-        from ml.mask import MaskConfig, MaskTrainConfig
-=======
-    def build(self, data: Dataset, vocab, opts) -> MaskTraining:
         from ml.mask import MaskConfig
         from ml.mask_train import MaskTrainConfig
->>>>>>> ml-house
 
         config = MaskConfig(height=opts.height, width=opts.width, **opts.extra.get("model", {}))
         train_config = MaskTrainConfig(**{"batch_size": opts.batch_size, **opts.extra.get("train", {})})
@@ -108,13 +103,8 @@ class MaskTraining(KindTraining):
         return run
 
     @staticmethod
-<<<<<<< HEAD
     def _run(config, train_config, data: Dataset, seed: int) -> MaskRun:
         from ml.mask import MaskTrainer
-=======
-    def _run(config, train_config, data: Dataset, seed: int) -> MaskTraining:
-        from ml.mask_train import MaskTrainer
->>>>>>> ml-house
 
         colours, categories = palette_labels(data)
         return MaskRun(MaskTrainer(config, data.images, colours, categories, seed=seed,

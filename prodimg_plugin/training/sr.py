@@ -145,28 +145,18 @@ class SrTraining(KindTraining):
 
     kind = "sr"
 
-<<<<<<< HEAD
     def load_data(self, opts: TrainOptions) -> Photos:
         """Full-size photos, not a stack at the model's size: the net learns from their own pixels."""
         return load_data(opts.from_folder, opts.labels, opts.image_column, opts.split, opts.limit)
 
     def build(self, data: Photos, vocab, opts) -> SrRun:
-        from ml.sr import SRConfig, SRTrainer
-=======
-    def build(self, data: Photos, vocab, opts) -> SrTraining:
         from ml.sr import SRConfig
         from ml.sr_train import SRTrainer
->>>>>>> ml-house
 
         config = SRConfig(**{"batch_size": opts.batch_size, **opts.extra.get("model", {})})
         return SrRun(SRTrainer(data.images, config, seed=opts.seed, device=weights.device()), data.held_out)
 
-<<<<<<< HEAD
     def resume(self, path: Path, data: Photos, vocab, opts) -> SrRun:
-        from ml.sr import SRTrainer
-=======
-    def resume(self, path: Path, data: Photos, vocab, opts) -> SrTraining:
         from ml.sr_train import SRTrainer
->>>>>>> ml-house
 
         return SrRun(SRTrainer.from_checkpoint(path, data.images, device=weights.device()), data.held_out)
