@@ -104,7 +104,7 @@ class MaskTraining(KindTraining):
 
     @staticmethod
     def _run(config, train_config, data: Dataset, seed: int) -> MaskRun:
-        from ml.mask import MaskTrainer
+        from ml.mask_train import MaskTrainer
 
         colours, categories = palette_labels(data)
         return MaskRun(MaskTrainer(config, data.images, colours, categories, seed=seed,
