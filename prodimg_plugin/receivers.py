@@ -6,8 +6,9 @@ from prodimg_plugin import signals
 
 
 @receiver(post_migrate)
-def schedule_reaper(sender, app_config=None, **kwargs):
-    """Schedule the job reaper once django-q2's tables exist (every minute)."""
+def schedule_upkeep(sender, app_config=None, **kwargs):
+    """Schedule the plugin's recurring work once django-q2's tables exist: the job reaper (every minute) and the
+    purge of anonymous shoppers' events past their retention period (daily)."""
     if getattr(app_config, "label", None) != "prodimg_plugin":
         return
     from django_q.models import Schedule
@@ -15,6 +16,10 @@ def schedule_reaper(sender, app_config=None, **kwargs):
     Schedule.objects.get_or_create(
         name="prodimg-reap-jobs",
         defaults={"func": "prodimg_plugin.tasks.reap_jobs", "schedule_type": Schedule.MINUTES, "minutes": 1},
+    )
+    Schedule.objects.get_or_create(
+        name="prodimg-purge-anonymous-events",
+        defaults={"func": "prodimg_plugin.tasks.purge_anonymous_events", "schedule_type": Schedule.DAILY},
     )
 
 

@@ -1,5 +1,6 @@
 """django-q2 task functions: thin, they take ids and call a service."""
 from prodimg_plugin.generation import jobs
+from prodimg_plugin.upkeep import purge
 
 
 def run_image_job(job_id: int) -> str:
@@ -10,6 +11,11 @@ def run_image_job(job_id: int) -> str:
 def reap_jobs() -> str:
     ids = jobs.reap()
     return f"re-enqueued {len(ids)} jobs"
+
+
+def purge_anonymous_events() -> str:
+    """Anonymous shoppers' events past ANONYMOUS_EVENTS_RETENTION_DAYS (scheduled daily)."""
+    return f"deleted {purge.purge_anonymous_events()} anonymous shopper events"
 
 
 def train_model(argv: list[str]) -> str:

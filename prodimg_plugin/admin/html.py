@@ -68,7 +68,7 @@ def needs_look_badge(generated):
                        'font-size:11px;font-weight:bold">⚠ Needs a look</span>', "; ".join(generated.review_notes or []))
 
 
-def quality_report(generated):
+def confidence_report(generated):
     """The review page's figures: confidence per asked-for value, how much of the product changed, ΔE00 outside
     it, and why the image needs a look."""
     checked = (generated.params or {}).get("checked") or {}

@@ -14,10 +14,10 @@ from prodimg_plugin import weights
 from prodimg_plugin.admin.html import (
     badge,
     confidence_label,
+    confidence_report,
     evaluation_line,
     evaluation_report,
     needs_look_badge,
-    quality_report,
     thumb,
 )
 from prodimg_plugin.generation import review
@@ -32,7 +32,7 @@ class GeneratedImageAdmin(admin.ModelAdmin):
                     "model_version", "created_at")
     list_filter = ("status", "needs_look", "kind", "created_at")
     list_select_related = ("source", "model_version")
-    readonly_fields = ("side_by_side", "quality", "source", "job", "slot", "kind", "status", "params", "seed", "model_version",
+    readonly_fields = ("side_by_side", "confidence_and_changes", "source", "job", "slot", "kind", "status", "params", "seed", "model_version",
                        "width", "height", "reviewed_by", "reviewed_at", "created_at")
     fields = readonly_fields
     actions = ["approve", "reject"]
@@ -67,10 +67,10 @@ class GeneratedImageAdmin(admin.ModelAdmin):
         return format_html("{} {}", confidence_label(obj), needs_look_badge(obj))
 
     @admin.display(description="Confidence and changes")
-    def quality(self, obj):
+    def confidence_and_changes(self, obj):
         if obj.kind == GeneratedImage.Kind.ENHANCED:
             return "Not measured for enhanced images."
-        return quality_report(obj)
+        return confidence_report(obj)
 
     @admin.display(description="Original and generated, side by side")
     def side_by_side(self, obj):

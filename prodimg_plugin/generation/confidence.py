@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from ml.recolour import diagnose
-from ml.variants import find_category_attribute
+from ml.vocab import category_attribute, colour_attribute
 from prodimg_plugin import weights
 from prodimg_plugin.conf import DEFAULTS, prodimg_settings
 from prodimg_plugin.generation.handler import Result
@@ -77,13 +77,13 @@ def asked_for_edit(params: dict) -> Asked:
     """An edit asks for its target; only a colour change must reach most of the product, and only an edit that
     keeps the category (shape) must leave everything outside the product as it was."""
     changed = params.get("changed") or {}
-    recolour = bool(changed) and all("colo" in a.lower() for a in changed)
-    return Asked(dict(params.get("target") or {}), inside_only=find_category_attribute(list(changed)) is None,
+    recolour = bool(changed) and all(colour_attribute([a]) for a in changed)
+    return Asked(dict(params.get("target") or {}), inside_only=category_attribute(list(changed)) is None,
                  recolour=recolour)
 
 
 def assess(source: Image.Image, results: list[Result], asked: list[Asked]) -> None:
-    """Fill each result's `quality` (GeneratedImage field -> value) and its params' "checked"; never raises."""
+    """Fill each result's `confidence` (GeneratedImage field -> value) and its params' "checked"; never raises."""
     tools = _tools(source)
     for result, wanted in zip(results, asked):
         finding = _safely(lambda: _assess_one(tools, source, result.image, wanted), "measuring this image")

@@ -116,13 +116,44 @@ def _reconnect_if_broken() -> None:
         conn.close()
 
 
+# ---- leases: a running job belongs to the worker whose token it carries while its heartbeat is fresh ----------
+
+def lease_cutoff(now=None):
+    """A running job whose last heartbeat is older than this has lost its worker (JOB_LEASE_SECONDS)."""
+    return (now or timezone.now()) - timedelta(seconds=prodimg_settings.JOB_LEASE_SECONDS)
+
+
+def new_token() -> str:
+    """The claim token of a worker process: "host:pid:random"."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def worker_gone(job: ImageJob) -> bool:
+    """Whether a running job's worker is gone: its lease lapsed, or it was a process on this machine that no
+    longer exists (an inline backfill killed part-way), or this very process (which runs one job at a time)."""
+    if job.heartbeat_at is None or job.heartbeat_at < lease_cutoff():
+        return True
+    host, _, rest = job.worker.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def _claim(job_id: int) -> str | None:
     """Take the job with a conditional UPDATE: queued and due, or running with a lapsed lease."""
     now = timezone.now()
-    lapsed = now - timedelta(seconds=prodimg_settings.JOB_LEASE_SECONDS)
-    token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    token = new_token()
     claimable = (Q(status=ImageJob.Status.QUEUED) & (Q(not_before__isnull=True) | Q(not_before__lte=now))) | Q(
-        status=ImageJob.Status.RUNNING, heartbeat_at__lt=lapsed
+        status=ImageJob.Status.RUNNING, heartbeat_at__lt=lease_cutoff(now)
     )
     won = ImageJob.objects.filter(claimable, pk=job_id, attempts__lt=F("max_attempts")).update(
         status=ImageJob.Status.RUNNING, attempts=F("attempts") + 1, worker=token, started_at=now, heartbeat_at=now,
@@ -136,9 +167,8 @@ def _claim(job_id: int) -> str | None:
 
 def _fail_exhausted(job_id: int) -> None:
     """A job out of attempts whose last worker vanished ends failed rather than running forever."""
-    lapsed = timezone.now() - timedelta(seconds=prodimg_settings.JOB_LEASE_SECONDS)
     ImageJob.objects.filter(
-        Q(status=ImageJob.Status.QUEUED) | Q(status=ImageJob.Status.RUNNING, heartbeat_at__lt=lapsed),
+        Q(status=ImageJob.Status.QUEUED) | Q(status=ImageJob.Status.RUNNING, heartbeat_at__lt=lease_cutoff()),
         pk=job_id, attempts__gte=F("max_attempts"),
     ).update(status=ImageJob.Status.FAILED, finished_at=timezone.now(),
              error="The job's worker stopped responding on every attempt (killed or out of memory).")
@@ -287,9 +317,8 @@ def _retry_or_fail(job: ImageJob, token: str, message: str) -> None:
 def reap(now=None) -> list[int]:
     """Enqueue again the jobs whose worker vanished, whose retry is due, or whose doorbell was lost."""
     now = now or timezone.now()
-    lapsed = now - timedelta(seconds=prodimg_settings.JOB_LEASE_SECONDS)
     due = ImageJob.objects.filter(
-        Q(status=ImageJob.Status.RUNNING, heartbeat_at__lt=lapsed)
+        Q(status=ImageJob.Status.RUNNING, heartbeat_at__lt=lease_cutoff(now))
         | Q(status=ImageJob.Status.QUEUED, not_before__isnull=False, not_before__lte=now)
     )
     ids = list(due.values_list("pk", flat=True)[:REAP_BATCH])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
-from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.signals import request_finished
@@ -17,7 +16,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from prodimg_plugin import signals
-from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.host import get_image_model, get_product_model, product_id_of
 from prodimg_plugin.models import GeneratedImage, ImageEvent
 from prodimg_plugin.storefront import shoppers
@@ -190,15 +188,6 @@ class _Known:
         if source and (source, generated) != (decision.source_id, decision.generated_id):
             raise ValidationError({"decision_id": "The image is not the one this decision showed."})
         return decision.source_id, decision.generated_id
-
-
-def purge_anonymous(now=None) -> int:
-    """Delete anonymous shoppers' events older than ANONYMOUS_EVENTS_RETENTION_DAYS; returns how many."""
-    days = prodimg_settings.ANONYMOUS_EVENTS_RETENTION_DAYS
-    if days is None:
-        return 0
-    cutoff = (now or timezone.now()) - timedelta(days=days)
-    return ImageEvent.objects.filter(user__isnull=True, created_at__lt=cutoff).delete()[0]
 
 
 def _existing_products(ids: set[str]) -> set[str]:

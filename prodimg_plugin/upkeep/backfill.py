@@ -21,17 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import socket
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable, Iterator
 
 from django.db import reset_queries
 from django.db.models import Q
-from django.utils import timezone
 
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.generation import jobs
@@ -242,7 +239,7 @@ class JobHandler:
             return "done by an earlier backfill"
         if image.pk in have:
             return "already has one (--missing-only)"
-        if job is not None and job.status == ImageJob.Status.RUNNING and not worker_gone(job):
+        if job is not None and job.status == ImageJob.Status.RUNNING and not jobs.worker_gone(job):
             return "running in another process"
         if job is not None and job.status == ImageJob.Status.QUEUED and not self.opts.inline and job.enqueued_at:
             return "already queued"
@@ -267,27 +264,6 @@ class JobHandler:
 
     def batch_done(self) -> None:
         pass
-
-
-def worker_gone(job: ImageJob) -> bool:
-    """Whether a running job's worker is gone: its lease lapsed, or it was a process on this machine that no
-    longer exists (an inline backfill killed part-way), or this very process (which runs one job at a time)."""
-    lease = timedelta(seconds=prodimg_settings.JOB_LEASE_SECONDS)
-    if job.heartbeat_at is None or job.heartbeat_at < timezone.now() - lease:
-        return True
-    host, _, rest = job.worker.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    if int(pid) == os.getpid():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
 
 
 def revive(job: ImageJob) -> None:

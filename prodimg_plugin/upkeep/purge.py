@@ -9,6 +9,9 @@
   recommender's events keep their history with `generated` set to null.
 - **Old renditions**: renditions of sizes or formats no longer configured (PRODIMG["ENHANCE"]), removed from
   their row's `renditions` and from storage.
+- **Anonymous shoppers' events** older than ANONYMOUS_EVENTS_RETENTION_DAYS (None keeps them): the storefront's
+  impressions and clicks of shoppers who were not signed in. A django-q2 schedule runs this part daily
+  (`tasks.purge_anonymous_events`); `prodimg_purge` runs it with the rest.
 
 The host's own files are never touched. Only the storage API is used, so any Django storage backend works.
 """
@@ -23,7 +26,7 @@ from django.utils import timezone
 
 from ml.enhance import available_formats
 from prodimg_plugin.conf import prodimg_settings
-from prodimg_plugin.models import GeneratedImage, ModelVersion
+from prodimg_plugin.models import GeneratedImage, ImageEvent, ModelVersion
 
 
 @dataclass
@@ -32,6 +35,7 @@ class PurgePlan:
     rejected: list[tuple[int, list[str]]] = field(default_factory=list)  # (generated id, its files)
     old_renditions: list[tuple[int, str, str]] = field(default_factory=list)  # (generated id, key, storage name)
     young: int = 0  # orphaned files left alone because they are younger than the grace period
+    anonymous_events: int = 0  # anonymous shoppers' events past the retention period
 
     def files(self) -> list[str]:
         """Every file the plan removes."""
@@ -43,6 +47,7 @@ def purge(dry_run: bool = False) -> PurgePlan:
     plan = plan_purge()
     if not dry_run:
         apply(plan)
+    plan.anonymous_events = purge_anonymous_events(dry_run=dry_run)
     return plan
 
 
@@ -151,3 +156,18 @@ def _drop_rendition(pk: int, key: str) -> bool:
     del generated.renditions[key]
     generated.save(update_fields=["renditions"])
     return True
+
+
+def expired_anonymous_events(now=None):
+    """Anonymous shoppers' events older than ANONYMOUS_EVENTS_RETENTION_DAYS (none when it is None)."""
+    days = prodimg_settings.ANONYMOUS_EVENTS_RETENTION_DAYS
+    if days is None:
+        return ImageEvent.objects.none()
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    return ImageEvent.objects.filter(user__isnull=True, created_at__lt=cutoff)
+
+
+def purge_anonymous_events(now=None, dry_run: bool = False) -> int:
+    """Delete (or, dry, count) anonymous shoppers' events past the retention period; returns how many."""
+    expired = expired_anonymous_events(now)
+    return expired.count() if dry_run else expired.delete()[1].get(ImageEvent._meta.label, 0)

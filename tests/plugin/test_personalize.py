@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from prodimg_plugin.generation import review
 from prodimg_plugin.models import ImageEvent, ImageFeatures, ModelVersion, RecommenderState
+from prodimg_plugin.upkeep import purge
 from prodimg_plugin.storefront import candidates, events, features, personalize, shoppers
 from prodimg_plugin.storefront.recommenders import Ranked
 
@@ -244,8 +245,8 @@ def test_anonymous_events_are_purged_after_the_retention_period(client):
     signed_in = make_user("kept")
     client.force_login(signed_in)
     client.get("/")
-    assert events.purge_anonymous(now=timezone.now() + timedelta(days=89)) == 0
-    assert events.purge_anonymous(now=timezone.now() + timedelta(days=91)) == 1
+    assert purge.purge_anonymous_events(now=timezone.now() + timedelta(days=89)) == 0
+    assert purge.purge_anonymous_events(now=timezone.now() + timedelta(days=91)) == 1
     assert list(ImageEvent.objects.values_list("user__username", flat=True)) == ["kept"]
 
 
@@ -260,3 +261,33 @@ def test_a_decision_shown_twice_is_learnt_from_once(client, settings):
     client.get("/"), client.get("/")
     impressions = list(ImageEvent.objects.order_by("id"))
     assert len(impressions) == 2 and len(personalize.feedback_for(impressions)) == 1
+
+
+def test_prodimg_purge_and_its_daily_schedule_enforce_the_anonymous_retention(client, settings):
+    """ANONYMOUS_EVENTS_RETENTION_DAYS is enforced by `prodimg_purge` and by a django-q2 schedule, not only
+    by a function: old anonymous events go, a signed-in shopper's stay, a dry run deletes nothing."""
+    from django_q.models import Schedule
+
+    from prodimg_plugin import tasks
+
+    product_with_variants("Red Tee", "red", ["green"])
+    client.get("/")
+    client.force_login(make_user("kept"))
+    client.get("/")
+    anonymous = ImageEvent.objects.filter(user__isnull=True)
+    assert anonymous.exists()
+    anonymous.update(created_at=timezone.now() - timedelta(days=91))
+    out = StringIO()
+    call_command("prodimg_purge", "--dry-run", stdout=out)
+    assert f"{anonymous.count()} anonymous shopper event(s)" in out.getvalue() and anonymous.exists()
+    call_command("prodimg_purge", stdout=StringIO())
+    assert not anonymous.exists() and ImageEvent.objects.filter(user__username="kept").exists()
+    schedule = Schedule.objects.get(name="prodimg-purge-anonymous-events")
+    assert schedule.func == "prodimg_plugin.tasks.purge_anonymous_events" and schedule.schedule_type == Schedule.DAILY
+    client.logout()
+    client.get("/")
+    ImageEvent.objects.filter(user__isnull=True).update(created_at=timezone.now() - timedelta(days=91))
+    settings.PRODIMG = {**settings.PRODIMG, "ANONYMOUS_EVENTS_RETENTION_DAYS": None}
+    assert tasks.purge_anonymous_events() == "deleted 0 anonymous shopper events"
+    settings.PRODIMG = {**settings.PRODIMG, "ANONYMOUS_EVENTS_RETENTION_DAYS": 90}
+    assert tasks.purge_anonymous_events().startswith("deleted ") and not ImageEvent.objects.filter(user__isnull=True).exists()

@@ -7,8 +7,9 @@ from prodimg_plugin.upkeep import purge
 
 
 class Command(BaseCommand):
-    help = ("Remove orphaned files under prodimg's upload folders, rejected generated images (files and rows) "
-            "and renditions no longer configured. --dry-run lists them and changes nothing.")
+    help = ("Remove orphaned files under prodimg's upload folders, rejected generated images (files and rows), "
+            "renditions no longer configured and anonymous shoppers' events past "
+            "PRODIMG['ANONYMOUS_EVENTS_RETENTION_DAYS']. --dry-run lists them and changes nothing.")
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="list what would be removed; change nothing")
@@ -24,7 +25,8 @@ class Command(BaseCommand):
             self.stdout.write(f"old rendition #{pk} {key}: {name}")
         self.stdout.write(self.style.SUCCESS(
             f"{verb} {len(plan.orphaned)} orphaned file(s), {len(plan.rejected)} rejected image(s) and "
-            f"{len(plan.old_renditions)} old rendition(s): {len(plan.files())} file(s)."))
+            f"{len(plan.old_renditions)} old rendition(s): {len(plan.files())} file(s); "
+            f"{plan.anonymous_events} anonymous shopper event(s) past the retention period."))
         if plan.young:
             self.stdout.write(f"Kept {plan.young} unreferenced file(s) younger than the grace period "
                               "(PRODIMG['PURGE_GRACE_SECONDS']): a job may still be committing them.")
