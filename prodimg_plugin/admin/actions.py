@@ -31,6 +31,15 @@ from prodimg_plugin.host import images_of
 from prodimg_plugin.models import ImageJob
 
 
+def permission_check(codename: str):
+    """A ModelAdmin `has_<name>_permission` method: does the user hold prodimg_plugin.<codename>? (Django shows an
+    action only to users its `allowed_permissions` checks allow.)"""
+    def check(self, request) -> bool:
+        return request.user.has_perm(f"prodimg_plugin.{codename}")
+
+    return check
+
+
 class JobAction:
     """An admin action queueing one `job_kind` job per selected image (or per image of each selected product)."""
 
@@ -74,7 +83,7 @@ class JobAction:
         return {}
 
     def queue(self, modeladmin, request, images, params: dict) -> list[ImageJob]:
-        if not request.user.has_perm(f"prodimg_plugin.{self.permission}"):
+        if not permission_check(self.permission)(modeladmin, request):
             raise PermissionDenied
         images = list(images)
         if not images:

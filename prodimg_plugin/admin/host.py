@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from prodimg_plugin.admin.actions import HOST_ACTIONS
+from prodimg_plugin.admin.actions import HOST_ACTIONS, permission_check
 from prodimg_plugin.admin.html import generated_card, job_line
 from prodimg_plugin.admin.quality import QualityBandFilter, QualityReasonFilter, quality_column
 from prodimg_plugin.host import get_image_model, get_product_model, images_of_products
@@ -27,14 +27,6 @@ def generated_panel(image_ids, next_url: str):
     if not generated and not recent:
         return format_html('<p class="help">{}</p>', "No AI images yet. Use the “Generate variants” action.")
     return format_html('<div>{}</div><div style="margin-top:8px">{}</div>', cards, lines)
-
-
-def _can(codename: str):
-    """A ModelAdmin `has_<codename>_permission` method: Django shows an action only to users it allows."""
-    def check(self, request) -> bool:
-        return request.user.has_perm(f"prodimg_plugin.{codename}")
-
-    return check
 
 
 class ProdimgImageAdminMixin:
@@ -54,7 +46,7 @@ class ProdimgImageAdminMixin:
 
 
 for _action in HOST_ACTIONS:
-    setattr(ProdimgImageAdminMixin, f"has_{_action.permission}_permission", _can(_action.permission))
+    setattr(ProdimgImageAdminMixin, f"has_{_action.permission}_permission", permission_check(_action.permission))
 
 
 class ProdimgProductAdminMixin(ProdimgImageAdminMixin):

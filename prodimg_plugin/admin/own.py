@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from prodimg_plugin import weights
+from prodimg_plugin.admin.actions import permission_check
 from prodimg_plugin.admin.html import (
     badge,
     confidence_label,
@@ -22,8 +23,6 @@ from prodimg_plugin.admin.html import (
 )
 from prodimg_plugin.generation import review
 from prodimg_plugin.models import GeneratedImage, ImageJob, ModelVersion
-
-REVIEW_PERM = "prodimg_plugin.review_generatedimage"
 
 
 @admin.register(GeneratedImage)
@@ -41,8 +40,7 @@ class GeneratedImageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    def has_review_permission(self, request):
-        return request.user.has_perm(REVIEW_PERM)
+    has_review_permission = permission_check("review_generatedimage")
 
     @admin.display(description="Generated")
     def preview(self, obj):
@@ -174,8 +172,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    def has_train_permission(self, request):
-        return request.user.has_perm("prodimg_plugin.train_models")
+    has_train_permission = permission_check("train_models")
 
     @admin.display(description="sha256")
     def short_sha(self, obj):
