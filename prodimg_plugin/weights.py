@@ -28,7 +28,7 @@ LOADERS = {
     "cvae": "ml.edits.AttributeEditor",
     "sr": "ml.upscale.Upscaler",
     "mask": "ml.masker.ProductMasker",
-    "evaluator": "ml.evaluator.Judge",
+    "evaluator": "ml.judge.Judge",
 }
 
 

@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ml import checkpoint, evaluator
+from ml import checkpoint, evaluator_train, judge as ml_judge
 from ml.images import fit
 from ml.metrics import psnr, ssim
 from ml.vocab import AttributeVocab
@@ -143,15 +143,15 @@ def load_or_train_evaluator(opts: CvaeEvalOptions, train: datasets.Dataset, voca
     """The evaluator classifier: the given checkpoint when it exists with this vocabulary, else trained now."""
     path = Path(opts.evaluator or opts.out_dir / "evaluator.safetensors")
     if opts.evaluator and path.exists():
-        model, saved = evaluator.from_checkpoint(path)
+        model, saved = ml_judge.from_checkpoint(path)
         if saved.values == vocab.values:
             say(f"Evaluator loaded from {path}.")
             return model, path
     say(f"Training the evaluator for {opts.evaluator_minutes} min on the train split.")
     idx = np.array(vocab.encode_many(train.labels)) if train.labels else np.zeros((len(train.images), 0))
-    model = evaluator.train_classifier(train.images, idx, vocab, epochs=None, minutes=opts.evaluator_minutes,
-                                       seed=opts.seed + 1)
-    evaluator.export(model, vocab, path)
+    model = evaluator_train.train_classifier(train.images, idx, vocab, epochs=None, minutes=opts.evaluator_minutes,
+                                             seed=opts.seed + 1)
+    evaluator_train.export(model, vocab, path)
     register_evaluator(path, {"train_images": len(train.images), "minutes": opts.evaluator_minutes}, say)
     return model, path
 
@@ -207,7 +207,7 @@ def edit_record(sample: Sample, original: np.ndarray, own: str, target: str, ima
 
 def verdicts(records: list[dict], judge, vocab: AttributeVocab) -> None:
     """What the evaluator sees in each edit, by attribute name."""
-    predicted = evaluator.predict(judge, [r.pop("thumb") for r in records])
+    predicted = ml_judge.predict(judge, [r.pop("thumb") for r in records])
     for k, record in enumerate(records):
         record["seen"] = {a: vocab.values[a][int(predicted[a][0][k])] for a in predicted}
 

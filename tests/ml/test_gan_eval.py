@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from ml import evaluator, gan_eval
+from ml import evaluator_train, gan_eval
 from ml.dcgan import DCGANConfig, DCGANTrainer
 from ml.images import uint8_batch_to_tensor
 from ml.vocab import AttributeVocab
@@ -27,7 +27,7 @@ def data():
         labels["category"].append(category), labels["colour"].append(colour)
     vocab = AttributeVocab.build(labels)
     x, idx = np.stack(images), np.array(vocab.encode_many(labels))
-    judge = evaluator.train_classifier(x[:200], idx[:200], vocab, epochs=5, seed=0)
+    judge = evaluator_train.train_classifier(x[:200], idx[:200], vocab, epochs=5, seed=0)
     return x, idx, vocab, judge
 
 
