@@ -9,7 +9,7 @@ Settings (../shared/data/fashion-product-images/catalog_64x48.npz, split by id %
   a  64x48 colour, articleType + baseColour, the 8 commonest of each (as bench/bench_gan.py)
   b  the 10 commonest articleTypes, any colour, converted to 32x32 grayscale (padded square on white), category only
   c  a random 1,000-image subset of (a)'s training images (same test images and judge as (a))
-Models: gan (ml.gan with ml.gan_auto's configuration, as `prodimg_train gan` picks it), dcgan (ml.dcgan, batch 64),
+Models: gan (ml.gan with ml.gan_auto's configuration, as `prodimg_train gan` picks it), dcgan (bench/dcgan.py, batch 64),
 mlp (bench/bench_cgan_mlp.py: the most used public PyTorch cGAN's shape). Each trains in its own process, one
 thread, until it has used --cpu-minutes of process CPU time.
 
@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_cgan_mlp  # noqa: E402
 from ml import checkpoint, evaluator_train, gan_eval, judge as ml_judge  # noqa: E402
-from ml.dcgan import DCGANConfig, DCGANTrainer, DCGenerator  # noqa: E402
+from dcgan import DCGANConfig, DCGANTrainer, DCGenerator  # noqa: E402
 from ml.gan import GANConfig, Generator  # noqa: E402
 from ml.gan_auto import auto_config  # noqa: E402
 from ml.gan_train import GANTrainer  # noqa: E402
