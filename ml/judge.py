@@ -3,8 +3,6 @@ and `accuracy` for evaluations and benchmarks, `from_checkpoint` to load what `m
 """
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import torch
 from PIL import Image
@@ -12,7 +10,7 @@ from PIL import Image
 from . import checkpoint
 from .evaluator import KIND, AttributeClassifier, EvaluatorConfig
 from .images import fit, uint8_batch_to_tensor
-from .vocab import AttributeVocab
+from .vocab import AttributeVocab, spelling_key
 
 
 def images_to_tensor(images, config: EvaluatorConfig) -> torch.Tensor:
@@ -59,11 +57,6 @@ def from_checkpoint(path, device: str = "cpu", expected_sha256: str | None = Non
     return model.to(device).eval(), AttributeVocab.from_dict(meta["vocab"])
 
 
-def value_key(text: str) -> str:
-    """A value as compared across spellings: case, spaces, underscores and hyphens ignored ("Navy Blue" = "navy-blue")."""
-    return re.sub(r"[\s_-]+", "", str(text).strip().lower())
-
-
 class Judge:
     """The evaluator as a loadable model (registry kind "evaluator"): what a generated image shows, and how surely.
 
@@ -86,8 +79,8 @@ class Judge:
         """The evaluator's own spelling of `value`, or None when it has no such attribute or value."""
         if attribute not in self.vocab.values:
             return None
-        wanted = value_key(value)
-        return next((v for v in self.vocab.allowed(attribute) if value_key(v) == wanted), None)
+        wanted = spelling_key(value)
+        return next((v for v in self.vocab.allowed(attribute) if spelling_key(v) == wanted), None)
 
     def probabilities(self, image: Image.Image, wanted: dict[str, str]) -> dict[str, float | None]:
         """Per asked-for attribute, the probability that `image` shows its value (one forward pass for all);

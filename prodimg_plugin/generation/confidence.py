@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from ml.recolour import diagnose
-from ml.variants import find_category_attribute
+from ml.vocab import category_attribute
 
 from prodimg_plugin.conf import DEFAULTS, prodimg_settings
 from prodimg_plugin import weights
@@ -79,7 +79,7 @@ def asked_for_edit(params: dict) -> Asked:
     keeps the category (shape) must leave everything outside the product as it was."""
     changed = params.get("changed") or {}
     recolour = bool(changed) and all("colo" in a.lower() for a in changed)
-    return Asked(dict(params.get("target") or {}), inside_only=find_category_attribute(list(changed)) is None,
+    return Asked(dict(params.get("target") or {}), inside_only=category_attribute(list(changed)) is None,
                  recolour=recolour)
 
 
