@@ -134,7 +134,7 @@ def make_enhanced(job, image, attrs: dict, progress) -> list[Result]:
     if masker is None:
         result = enhance(image, cfg, upscaler)
     else:  # the cut-out replaces the backdrop step; renditions are made from the cut-out
-        result = enhance(image, dataclasses.replace(cfg, background=False, rendition_formats=()), upscaler)
+        result = enhance(image, dataclasses.replace(cfg, white_backdrop=False, rendition_formats=()), upscaler)
         progress(0.6)
         result = cut_out(result, masker[1], background, cfg)
     progress(0.8)
