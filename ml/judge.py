@@ -48,7 +48,7 @@ def accuracy(model: AttributeClassifier, images, attr_idx: np.ndarray) -> dict[s
 
 
 def from_checkpoint(path, device: str = "cpu", expected_sha256: str | None = None):
-    """Rebuild (model, vocab) from a file written by `export`."""
+    """Rebuild (model, vocab) from a file written by `ml.evaluator_train.export`."""
     tensors, meta = checkpoint.load(path, expected_sha256)
     if meta.get("kind") != KIND:
         raise checkpoint.CheckpointError(f"not an evaluator checkpoint (kind {meta.get('kind')!r})")
@@ -60,7 +60,8 @@ def from_checkpoint(path, device: str = "cpu", expected_sha256: str | None = Non
 class Judge:
     """The evaluator as a loadable model (registry kind "evaluator"): what a generated image shows, and how surely.
 
-    Load once per worker with `from_checkpoint` (a file written by `export`), then call `probability` or `predict`.
+    Load once per worker with `from_checkpoint` (a file written by `ml.evaluator_train.export`), then call
+    `probability` or `predict`.
     """
 
     def __init__(self, model: AttributeClassifier, vocab: AttributeVocab):
