@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_gan import DATA, real_catalogue  # noqa: E402
-from ml import evaluator  # noqa: E402
+from ml import judge as ml_judge  # noqa: E402
 from ml.variants import VariantGenerator  # noqa: E402
 
 TRANSFERS = ("affine", "chroma")
@@ -57,7 +57,7 @@ def judged(vg: VariantGenerator, judge, vocab, originals, transfer: str) -> floa
         for v in vg.colourways(image, attrs, count=3, seed=k, transfer=transfer):
             images.append(v.image)
             wanted.append(v.params["colour"])
-    pred = evaluator.predict(judge, images)["baseColour"][0]
+    pred = ml_judge.predict(judge, images)["baseColour"][0]
     return round(float(np.mean([vocab.values["baseColour"][int(p)] == w for p, w in zip(pred, wanted)])), 4)
 
 
@@ -73,9 +73,9 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     demo = VariantGenerator.from_checkpoint(args.demo_gan)
     real = VariantGenerator.from_checkpoint(args.gan)
-    judge, vocab = evaluator.from_checkpoint(args.evaluator)
+    judge, vocab = ml_judge.from_checkpoint(args.evaluator)
     originals = real_catalogue(args.data, 8, 8, None, 0, args.photos).originals
-    pred = evaluator.predict(judge, [im for im, _ in originals])["baseColour"][0]
+    pred = ml_judge.predict(judge, [im for im, _ in originals])["baseColour"][0]
     result = {"evaluator_on_originals": round(float(np.mean(
         [vocab.values["baseColour"][int(q)] == a["baseColour"] for q, (_, a) in zip(pred, originals)])), 4)}
     for transfer in TRANSFERS:

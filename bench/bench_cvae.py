@@ -26,7 +26,7 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ml import evaluator  # noqa: E402
+from ml import evaluator, evaluator_train, judge as ml_judge  # noqa: E402
 from ml.cvae import CVAEConfig  # noqa: E402
 from ml.cvae_train import CVAETrainConfig, CVAETrainer  # noqa: E402
 from ml.edits import AttributeEditor  # noqa: E402
@@ -149,7 +149,7 @@ def train_evaluator(x, idx, vocab, args, out: Path):
     """Train (seeded apart from the CVAE's critic) and export; or load `--evaluator` when it exists."""
     path = Path(args.evaluator) if args.evaluator else out / "evaluator.safetensors"
     if args.evaluator and path.exists():
-        model, saved = evaluator.from_checkpoint(path)
+        model, saved = ml_judge.from_checkpoint(path)
         assert saved.values == vocab.values, "evaluator vocabulary differs"
         print(f"evaluator: loaded {path}", flush=True)
         return model
@@ -157,9 +157,9 @@ def train_evaluator(x, idx, vocab, args, out: Path):
     widths = [int(w) for w in args.evaluator_widths.split(",")]
     config = evaluator.EvaluatorConfig(widths=widths)
     steps = []
-    model = evaluator.train_classifier(x, idx, vocab, epochs=None, minutes=args.evaluator_minutes,
-                                       seed=args.seed + 1, config=config, callback=lambda s, _: steps.append(s))
-    evaluator.export(model, vocab, path)
+    model = evaluator_train.train_classifier(x, idx, vocab, epochs=None, minutes=args.evaluator_minutes,
+                                             seed=args.seed + 1, config=config, callback=lambda s, _: steps.append(s))
+    evaluator_train.export(model, vocab, path)
     print(f"evaluator: {len(steps)} steps in {time.monotonic() - t:.0f} s -> {path}", flush=True)
     return model
 
@@ -238,7 +238,7 @@ def edit_test_set(editor, refs, rows, args, data: Path):
 def judge(records, model, vocab):
     """Evaluator verdicts on every edit: colour seen, category seen."""
     thumbs = np.stack([np.asarray(r["thumb"]) for r in records])
-    pred = evaluator.predict(model, thumbs)
+    pred = ml_judge.predict(model, thumbs)
     for r, ci, ki in zip(records, pred[COLOUR][0], pred[CATEGORY][0]):
         r["seen_colour"], r["seen_category"] = vocab.values[COLOUR][ci], vocab.values[CATEGORY][ki]
 
@@ -309,8 +309,8 @@ def main() -> None:
 
     model = train_evaluator(x[train], idx[train], vocab, args, out)
     test = ~train
-    acc = evaluator.accuracy(model, x[test], idx[test])
-    seen = evaluator.predict(model, x[test])[COLOUR][0]
+    acc = ml_judge.accuracy(model, x[test], idx[test])
+    seen = ml_judge.predict(model, x[test])[COLOUR][0]
     col = idx[test][:, vocab.attributes.index(COLOUR)]
     recall = {c: float(np.mean(seen[col == k] == k)) for k, c in enumerate(colours, start=1)}
     print(f"evaluator accuracy on test thumbnails: {acc}", flush=True)

@@ -41,7 +41,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ml import checkpoint  # noqa: E402
-from ml.dcgan import DCGANConfig, DCGANTrainer, DCGenerator  # noqa: E402
+from dcgan import DCGANConfig, DCGANTrainer, DCGenerator  # noqa: E402
 from ml.gan import GANConfig, count_params  # noqa: E402
 from ml.gan_train import GANTrainer  # noqa: E402
 from ml.images import fit  # noqa: E402
@@ -255,7 +255,7 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--cpu-minutes", type=float, default=None, help="budget in this process's CPU time (fair on a "
                    "shared machine: the GAN and the baseline get the same)")
-    p.add_argument("--baseline", action="store_true", help="train the plain conditional DCGAN instead (ml.dcgan)")
+    p.add_argument("--baseline", action="store_true", help="train the plain conditional DCGAN instead (bench/dcgan.py)")
     p.add_argument("--baseline-batch-size", type=int, default=64, help="DCGAN's batch (the paper's 128 halved)")
     p.add_argument("--types", type=int, default=8, help="keep the commonest N articleTypes")
     p.add_argument("--colours", type=int, default=8, help="keep the commonest N baseColours")

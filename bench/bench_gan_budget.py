@@ -9,7 +9,7 @@ Settings (../shared/data/fashion-product-images/catalog_64x48.npz, split by id %
   a  64x48 colour, articleType + baseColour, the 8 commonest of each (as bench/bench_gan.py)
   b  the 10 commonest articleTypes, any colour, converted to 32x32 grayscale (padded square on white), category only
   c  a random 1,000-image subset of (a)'s training images (same test images and judge as (a))
-Models: gan (ml.gan with ml.gan_auto's configuration, as `prodimg_train gan` picks it), dcgan (ml.dcgan, batch 64),
+Models: gan (ml.gan with ml.gan_auto's configuration, as `prodimg_train gan` picks it), dcgan (bench/dcgan.py, batch 64),
 mlp (bench/bench_cgan_mlp.py: the most used public PyTorch cGAN's shape). Each trains in its own process, one
 thread, until it has used --cpu-minutes of process CPU time.
 
@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_cgan_mlp  # noqa: E402
-from ml import checkpoint, evaluator, gan_eval  # noqa: E402
-from ml.dcgan import DCGANConfig, DCGANTrainer, DCGenerator  # noqa: E402
+from ml import checkpoint, evaluator_train, gan_eval, judge as ml_judge  # noqa: E402
+from dcgan import DCGANConfig, DCGANTrainer, DCGenerator  # noqa: E402
 from ml.gan import GANConfig, Generator  # noqa: E402
 from ml.gan_auto import auto_config  # noqa: E402
 from ml.gan_train import GANTrainer  # noqa: E402
@@ -93,11 +93,11 @@ def cmd_evaluator(args) -> None:
     d = load_setting(args.setting, args.data)
     vocab = setting_vocab(d)
     start = time.process_time()
-    judge = evaluator.train_classifier(d["floor_x"], np.array(vocab.encode_many(d["floor_labels"])), vocab,
-                                       epochs=None, minutes=args.evaluator_minutes, seed=args.seed + 1)
+    judge = evaluator_train.train_classifier(d["floor_x"], np.array(vocab.encode_many(d["floor_labels"])), vocab,
+                                             epochs=None, minutes=args.evaluator_minutes, seed=args.seed + 1)
     path.parent.mkdir(parents=True, exist_ok=True)
-    evaluator.export(judge, vocab, path)
-    acc = evaluator.accuracy(judge, d["test_x"], np.array(vocab.encode_many(d["test_labels"])))
+    evaluator_train.export(judge, vocab, path)
+    acc = ml_judge.accuracy(judge, d["test_x"], np.array(vocab.encode_many(d["test_labels"])))
     print(json.dumps({"evaluator": str(path), "cpu_s": round(time.process_time() - start, 1), "test_accuracy": acc}))
 
 
@@ -229,7 +229,7 @@ def sample_panel(sampler, vocab: AttributeVocab, title: str, cell: tuple[int, in
 def cmd_report(args) -> None:
     d = load_setting(args.setting, args.data, args.seed)
     vocab = setting_vocab(d)
-    judge, judge_vocab = evaluator.from_checkpoint(judge_path(args.out, args.setting))
+    judge, judge_vocab = ml_judge.from_checkpoint(judge_path(args.out, args.setting))
     assert judge_vocab.values == vocab.values, "the judge was trained on another vocabulary"
     folder = args.out / args.setting
     test_idx = np.array(vocab.encode_many(d["test_labels"]))

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_gan import DATA, grid, load_baseline  # noqa: E402
-from ml import checkpoint, evaluator, gan_eval  # noqa: E402
+from ml import checkpoint, evaluator_train, gan_eval, judge as ml_judge  # noqa: E402
 from ml.gan import truncated_z  # noqa: E402
 from ml.variants import VariantGenerator  # noqa: E402
 
@@ -111,13 +111,13 @@ def main(argv=None) -> None:
 
     judge_path = args.out / "evaluator.safetensors"
     if judge_path.exists():
-        judge, judge_vocab = evaluator.from_checkpoint(judge_path)
+        judge, judge_vocab = ml_judge.from_checkpoint(judge_path)
         assert judge_vocab.values == vocab.values, f"{judge_path} was trained with another vocabulary"
     else:
         start = time.process_time()
-        judge = evaluator.train_classifier(train_x, train_idx, vocab, epochs=None, minutes=args.evaluator_minutes,
-                                           seed=args.seed + 1)
-        evaluator.export(judge, vocab, judge_path)
+        judge = evaluator_train.train_classifier(train_x, train_idx, vocab, epochs=None, minutes=args.evaluator_minutes,
+                                                 seed=args.seed + 1)
+        evaluator_train.export(judge, vocab, judge_path)
         print(f"evaluator trained for {time.process_time() - start:.0f} CPU s", flush=True)
 
     samplers = {"gan": gan_eval.gan_sampler(vg.G, args.truncation),

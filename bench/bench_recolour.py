@@ -35,7 +35,7 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ml import evaluator  # noqa: E402
+from ml import judge as ml_judge  # noqa: E402
 from ml.colour import delta_e_rgb, oklab_to_srgb, srgb_to_oklab  # noqa: E402
 from ml.edits import AttributeEditor  # noqa: E402
 from ml.masker import ProductMasker  # noqa: E402
@@ -126,7 +126,7 @@ def figures(photo: dict, result: Image.Image) -> dict:
 
 
 def run(args) -> tuple[list[dict], dict, list]:
-    judge, vocab = evaluator.from_checkpoint(args.evaluator)
+    judge, vocab = ml_judge.from_checkpoint(args.evaluator)
     colours, categories = vocab.allowed(COLOUR), vocab.allowed(CATEGORY)
     masker = ProductMasker.from_checkpoint(args.mask)
     models = (AttributeEditor.from_checkpoint(args.cvae, strength=1.3), VariantGenerator.from_checkpoint(args.gan),
@@ -138,7 +138,7 @@ def run(args) -> tuple[list[dict], dict, list]:
         made, times = make(models, photo, targets)
         for m, s in times.items():
             timing[m].append(s)
-        seen = evaluator.predict(judge, [photo["image"]] + [im for m in METHODS for im in made[m]])
+        seen = ml_judge.predict(judge, [photo["image"]] + [im for m in METHODS for im in made[m]])
         col, cat = seen[COLOUR][0], seen[CATEGORY][0]
         own_cat = vocab.index(CATEGORY, photo[CATEGORY])
         k = 1
@@ -158,12 +158,12 @@ def run(args) -> tuple[list[dict], dict, list]:
 
 def recall_on_real(args, judge_path: Path) -> dict[str, float]:
     """The evaluator's recall of each colour on the real test thumbnails (the ceiling of edit success)."""
-    judge, vocab = evaluator.from_checkpoint(judge_path)
+    judge, vocab = ml_judge.from_checkpoint(judge_path)
     data = np.load(args.data / "catalog_64x48.npz")
     with open(args.data / "labels.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     test = np.array([r["split"] == "test" for r in rows])
-    seen = evaluator.predict(judge, data["x"][test])[COLOUR][0]
+    seen = ml_judge.predict(judge, data["x"][test])[COLOUR][0]
     truth = np.array([vocab.index(COLOUR, r[COLOUR]) for r, t in zip(rows, test) if t])
     return {c: float((seen[truth == vocab.index(COLOUR, c)] == vocab.index(COLOUR, c)).mean())
             for c in vocab.allowed(COLOUR)}

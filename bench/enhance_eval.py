@@ -27,12 +27,14 @@ QUALITY = QualityConfig(target_size=(225, 300))  # judged at the source size: no
 def config(**kw) -> EnhanceConfig:
     """EnhanceConfig from the keys this version of ml.enhance knows (lets the bench run on older trees)."""
     known = {f.name for f in fields(EnhanceConfig)}
+    if "white_backdrop" in kw and "white_backdrop" not in known:  # before the rename it was called background
+        kw["background"] = kw.pop("white_backdrop")
     return EnhanceConfig(**{k: v for k, v in kw.items() if k in known})
 
 
 def tone_only(size) -> EnhanceConfig:
     """Exposure, white balance and contrast only: the output lines up with the input pixel for pixel."""
-    return config(trim=False, background=False, centre=False, upscale=False, target_size=size, rendition_sizes=())
+    return config(trim=False, white_backdrop=False, centre=False, upscale=False, target_size=size, rendition_sizes=())
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -26,14 +26,6 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def dumps(tensors: dict[str, torch.Tensor], meta: dict) -> bytes:
     """Serialise tensors and JSON-able metadata to safetensors bytes."""
     flat = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}

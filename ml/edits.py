@@ -16,8 +16,8 @@ from .cvae import CVAE
 from .cvae_train import load_cvae
 from .guided import apply_lowres_change
 from .images import fit, tensor_to_array, to_tensor
-from .variants import find_colour_attribute, masked_recolour
-from .vocab import AttributeVocab
+from .recolour import masked_recolour
+from .vocab import AttributeVocab, colour_attribute
 
 
 class AttributeEditor:
@@ -100,7 +100,7 @@ class AttributeEditor:
         """
         before, afters = self.lowres(image, attrs, targets, temperature, seed)
         afters = [np.clip(before + self.strength * (after - before), 0.0, 1.0) for after in afters]
-        colour = find_colour_attribute(self._vocab)
+        colour = colour_attribute(self._vocab.attributes)
         out = []
         for target, after in zip(targets, afters):
             if masker is not None and colour and set(target) == {colour} and target[colour] != attrs.get(colour):

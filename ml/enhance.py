@@ -1,6 +1,6 @@
 """Automatic product-photo enhancement: the steps a retoucher does to every catalogue shot, made deterministic.
 
-Pipeline (each step can be switched off in `EnhanceConfig`):
+Pipeline (each step can be switched off in `EnhanceConfig`; the background step by `white_backdrop`):
   exif -> trim -> exposure -> white_balance -> background -> contrast -> centre -> upscale, then `renditions`.
 
 The exposure step brings an under-exposed photo's white point (its backdrop, or its brightest highlights)
@@ -15,7 +15,7 @@ instead of cutting it.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable
 
 import numpy as np
@@ -26,6 +26,7 @@ from .backdrop import (LUMA, Backdrop, BackdropConfig, border_pixels, channel_ma
 from .images import WHITE, pad_to_aspect
 
 Upscaler = Callable[[Image.Image], Image.Image]
+RENAMED_KEYS = {"background": "white_backdrop"}  # old config key -> field, for settings written before the rename
 
 
 @dataclass
@@ -34,7 +35,7 @@ class EnhanceConfig:
     trim: bool = True  # cut uniform frames and letterbox bars that differ from what lies inside them
     exposure: bool = True  # brighten an under-exposed photo until its white point is white again, bounded
     white_balance: bool = True  # remove a colour cast measured on the backdrop, within wb_max_gain
-    background: bool = True  # light backdrop -> pure white, shadows kept
+    white_backdrop: bool = True  # the background step: light backdrop -> pure white, shadows kept
     contrast: bool = True  # percentile stretch, bounded so dark products stay dark
     centre: bool = True  # crop to the product, centre it with a margin on a 3:4 canvas
     upscale: bool = True  # enlarge small photos with the upscaler (bicubic without one)
@@ -60,6 +61,19 @@ class EnhanceConfig:
     # as all the rest of the enhancement together (35 ms for a 600x800 rendition on one core)
     rendition_quality: dict[str, int] = field(default_factory=lambda: {  # similar visual quality in each
         "jpeg": 85, "webp": 80, "avif": 60})
+
+    @classmethod
+    def from_overrides(cls, overrides: dict) -> "EnhanceConfig":
+        """An EnhanceConfig from a dict of field values (settings, job params). An old key still works ("background"
+        for `white_backdrop`; the new name wins when both are given); an unknown key raises ValueError naming the
+        valid ones."""
+        values = {k: v for k, v in overrides.items() if k not in RENAMED_KEYS}
+        values.update({new: overrides[old] for old, new in RENAMED_KEYS.items() if old in overrides and new not in values})
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"unknown keys {unknown}; valid: {', '.join(sorted(names | set(RENAMED_KEYS)))}")
+        return cls(**values)
 
 
 @dataclass
@@ -369,9 +383,11 @@ def enhance(image: Image.Image, config: EnhanceConfig | None = None, upscaler: U
     image = to_srgb(image, apply_exif=cfg.exif)
     steps, details = (["exif"] if cfg.exif else []), {"source_size": list(image.size)}
     image = _limit_size(image, cfg.max_side)
-    for name, step in (("trim", trim_frame), ("exposure", correct_exposure), ("white_balance", white_balance),
-                       ("background", clean_background), ("contrast", stretch_contrast)):
-        done = step(image, cfg) if getattr(cfg, name) else None
+    for name, on, step in (("trim", cfg.trim, trim_frame), ("exposure", cfg.exposure, correct_exposure),
+                           ("white_balance", cfg.white_balance, white_balance),
+                           ("background", cfg.white_backdrop, clean_background),
+                           ("contrast", cfg.contrast, stretch_contrast)):
+        done = step(image, cfg) if on else None
         if done is not None:
             image, details[name] = done
             steps.append(name)

@@ -18,9 +18,8 @@ REFERENCE_PIXELS = 64 * 48  # the measured configuration's size
 REFERENCE_G_WIDTH, REFERENCE_D_WIDTH = 24, 16
 MIN_START_SIDE = 3  # G's first feature map: 3 pixels on the short side (4x3 at 64x48), enough for a layout
 MAX_BLOCKS = 5
-# Below this many images per attribute value, blend the condition in (Shahbazi et al. 2022). Measured at 125 per value
-# (1,000 images, 8 types, 2 CPU-min): blending over the first 25% cost category 0.62 -> 0.31 of the evaluator, so
-# in a run of CPU-minutes it is kept for really small classes, and short.
+# Below this many images per attribute value, blend the condition in (Shahbazi et al. 2022): at CPU-minute budgets
+# blending cost accuracy (docs/benchmarks.md), so it is kept for really small classes, and short.
 FEW_IMAGES_PER_VALUE = 100
 BLEND_SHARE = 0.1
 

@@ -11,7 +11,7 @@
 - a grid per category: rows are colours, columns are samples.
 
 A generator is given as a sampler `sampler(attr_idx (n, n_attr) long tensor, generator) -> (n, c, h, w) in
-[-1, 1]`, so the plugin's GAN and the plain DCGAN baseline (`ml.dcgan`) are measured the same way.
+[-1, 1]`, so the plugin's GAN and the plain DCGAN baseline (`bench/dcgan.py`) are measured the same way.
 """
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ from . import checkpoint
 from .augment import DEFAULT_POLICY, diff_augment
 from .gan import Discriminator, Encoder, GANConfig, Generator, d_hinge_loss, g_hinge_loss
 from .images import uint8_batch_to_tensor
-from .training import ema_update, load_optim, optim_tensors, run_steps
+from .training import ema_update, known_fields, load_optim, optim_tensors, run_steps
 from .vocab import AttributeVocab
 
 TRAIN_KIND, SAMPLER_KIND, VERSION = "gan-train", "gan", 1
@@ -38,7 +38,8 @@ TRAIN_KIND, SAMPLER_KIND, VERSION = "gan-train", "gan", 1
 
 @dataclass
 class TrainConfig:
-    """How to train. The defaults are tuned for minutes of CPU on a few hundred images (see adv_weight)."""
+    """How to train. Each default is what `ml.gan_auto.auto_config` picks for a typical catalogue (64x48 colour,
+    thousands of images); per catalogue it sets batch_size, lr, lr_d, kl_weight, class_weight and cond_blend."""
 
     seed: int = 0
     lr: float = 5e-4  # G's learning rate: high, since runs are a few hundred steps long
@@ -47,34 +48,15 @@ class TrainConfig:
     batch_size: int = 16  # more steps per CPU minute beat bigger batches at this budget
     ema_decay: float = 0.999  # reached after warm-up: decay_t = min(ema_decay, (1 + t) / (10 + t))
     augment: str = DEFAULT_POLICY  # no "color": it would blur colour labels (see ml.augment)
-    # In a few hundred steps the VAE-style reconstruction path teaches G the catalogue; at full weight the
-    # hinge loss of a still-weak D pushed G into stripe artefacts, at 0.1 it sharpens without them.
-    adv_weight: float = 0.1
+    adv_weight: float = 0.1  # the hinge loss sharpens; at 1.0 a still-weak D pushed G into stripe artefacts
     recon_weight: float = 1.0  # L1 of G(z ~ q(z|x), c) vs real x, into G and E
-    kl_weight: float = 0.01  # KL(q(z|x) || N(0, I)) per latent dim: E's codes fill the prior
+    kl_weight: float = 0.05  # KL(q(z|x) || N(0, I)) per latent dim: E's codes fill the prior, the class stays out
     latent_weight: float = 1.0  # ||E(G(z, c)) - z||^2, into E: E inverts the generator
     recon_every: int = 1  # the reconstruction path on every k-th step (it is a third of a step's CPU time)
-    # Share of the budget over which the condition is blended in, 0 -> 1 (Shahbazi et al. 2022): with few images
-    # per condition a conditional GAN collapses within a class; learning the catalogue unconditionally first
-    # and then adding the condition does not. 0: conditional from the first step.
+    # share of the budget over which the condition is blended in, 0 -> 1 (Shahbazi et al. 2022): against collapse
+    # within a class when a condition has few images; 0: conditional from the first step
     cond_blend: float = 0.0
-    # Cross-entropy on D's class term (Discriminator.class_logits): D learns it on real images, G is asked to be
-    # classified as its condition; a direct conditioning signal where the down-weighted hinge loss is faint.
-    class_weight: float = 0.0
-    # Share of the budget, at its end, over which the run turns from a VAE-GAN into a GAN: the adversarial weight
-    # rises linearly from adv_weight to adv_final and the reconstruction weight falls from recon_weight to
-    # recon_final. The reconstruction path teaches G the catalogue fast but pulls samples towards typical, soft
-    # products (low diversity within a condition); a D trained alongside is by then strong enough to sharpen
-    # without stripe artefacts. 0: the weights stay as they are. Measured (64x48 colour, 4 CPU-min, 0.4): FID 9.3x
-    # the floor vs 9.4x without, within-condition diversity unchanged, so ml.gan_auto leaves it off.
-    sharpen: float = 0.0
-    # Mode seeking (Mao et al. 2019): the prior's batch is drawn as pairs with the same condition, and G is asked
-    # for images as far apart as their z's are: 1 / (mean|G(z1) - G(z2)| / mean|z1 - z2|). 0: off. Measured (64x48
-    # colour, 4 CPU-min): 0.2 / 0.03 lift diversity to 6.4 / 5.1 (real 5.5, off 2.0) but category accuracy falls
-    # from 0.83 to 0.41 / 0.49 of the evaluator's and FID doubles: at this budget G spreads before it learns the class.
-    diversity_weight: float = 0.0
-    adv_final: float = 1.0
-    recon_final: float = 0.1
+    class_weight: float = 0.1  # cross-entropy on D's class term for real images and G's samples: a direct condition
     channels_last: bool = True  # NHWC convolutions: 12-23% less CPU per step (bench/profile_gan_step.py); same maths
     device: str = "cpu"
 
@@ -108,7 +90,6 @@ class GANTrainer:
         self.images_seen = 0  # real images drawn for D and the reconstruction path (one batch per step)
         self.cpu_seconds = 0.0  # process CPU time spent in step(), over the whole run (resumes included)
         self.cond_scale = 0.0 if self.train_config.cond_blend > 0 else 1.0  # the condition's weight (_blend)
-        self.sharpness = 0.0  # how far the sharpening ramp has gone, 0..1 (_sharpen)
         self._plan: dict | None = None
         self.history: list[dict[str, float]] = []
 
@@ -144,42 +125,33 @@ class GANTrainer:
         cpu = time.process_time()
         tc = self.train_config
         self._blend()
-        adv_w, recon_w = self._sharpen()
         real, attrs = self._batch()
         b = len(real)
         z = self._z(b)
-        fake_attrs = attrs
-        if tc.diversity_weight > 0:  # pairs (i, i + b/2) share a condition
-            half = b // 2
-            fake_attrs = torch.cat([attrs[:half], attrs[:half], attrs[2 * half :]])
-        recon_now = recon_w > 0 and self.step_count % tc.recon_every == 0
+        recon_now = tc.recon_weight > 0 and self.step_count % tc.recon_every == 0
         if recon_now:
             mu, logvar = self.E.posterior(real)  # (b, z_dim) each
             eps = torch.randn(mu.shape, generator=self.gen).to(self.device)
-            out = self.G(torch.cat([z, mu + (0.5 * logvar).exp() * eps]), torch.cat([fake_attrs, attrs]))
+            out = self.G(torch.cat([z, mu + (0.5 * logvar).exp() * eps]), torch.cat([attrs, attrs]))
             fake, recon_x = out[:b], out[b:]  # (b, c, h, w) each
         else:
-            fake = self.G(z, fake_attrs)  # (b, c, h, w)
-        losses = {"d": self._d_step(real, attrs, fake.detach(), fake_attrs)}
+            fake = self.G(z, attrs)  # (b, c, h, w)
+        losses = {"d": self._d_step(real, fake.detach(), attrs)}
 
         self.D.requires_grad_(False)  # G's step needs D's input gradient only
         phi = self.D.features(self._aug(fake))
-        loss_adv = g_hinge_loss(self.D.score(phi, fake_attrs))
+        loss_adv = g_hinge_loss(self.D.score(phi, attrs))
         self.D.requires_grad_(True)
         e_latent = F.mse_loss(self.E(fake.detach()), z)  # E inverts G on its own samples; into E only
-        loss = adv_w * loss_adv + tc.latent_weight * e_latent
+        loss = tc.adv_weight * loss_adv + tc.latent_weight * e_latent
         if tc.class_weight > 0:
-            loss = loss + tc.class_weight * self.cond_scale * self._class_loss(phi, fake_attrs)
-        if tc.diversity_weight > 0:
-            half = b // 2
-            spread = (fake[:half] - fake[half : 2 * half]).abs().mean() / (z[:half] - z[half : 2 * half]).abs().mean()
-            loss = loss + tc.diversity_weight / (spread + 1e-5)
+            loss = loss + tc.class_weight * self.cond_scale * self._class_loss(phi, attrs)
         if recon_now:
             # the VAE-style path teaches G the catalogue, colours included, by plain regression long before the
             # adversarial signal alone would on a CPU budget; the KL keeps E's codes where sampling draws z
             recon = F.l1_loss(recon_x, real)
             kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).mean()
-            loss = loss + recon_w * recon + tc.kl_weight * kl
+            loss = loss + tc.recon_weight * recon + tc.kl_weight * kl
             losses.update(g=loss_adv.item(), recon=recon.item(), kl=kl.item())
         else:  # carry the last measured figures, so every history row has the same keys
             last = self.history[-1] if self.history else {}
@@ -199,10 +171,11 @@ class GANTrainer:
         self.history.append(losses)
         return losses
 
-    def _d_step(self, real: torch.Tensor, attrs: torch.Tensor, fake: torch.Tensor, fake_attrs: torch.Tensor) -> float:
-        """Hinge loss on augmented real and fake images, in one D pass (one spectral-norm power iteration)."""
+    def _d_step(self, real: torch.Tensor, fake: torch.Tensor, attrs: torch.Tensor) -> float:
+        """Hinge loss on augmented real and fake images of the same conditions, in one D pass (one spectral-norm
+        power iteration)."""
         phi = self.D.features(torch.cat([self._aug(real), self._aug(fake)]))  # (2b, 8w)
-        logits = self.D.score(phi, torch.cat([attrs, fake_attrs]))  # (2b,)
+        logits = self.D.score(phi, torch.cat([attrs, attrs]))  # (2b,)
         loss = d_hinge_loss(logits[: len(real)], logits[len(real) :])
         if self.train_config.class_weight > 0:
             loss = loss + self.train_config.class_weight * self._class_loss(phi[: len(real)], attrs)
@@ -229,16 +202,6 @@ class GANTrainer:
         if blend > 0 and self.cond_scale < 1.0:
             self.cond_scale = max(self.cond_scale, min(1.0, self._progress() / blend))
         self.G.cond_scale = self.D.cond_scale = self.cond_scale if blend > 0 else 1.0
-
-    def _sharpen(self) -> tuple[float, float]:
-        """This step's adversarial and reconstruction weights: as configured until the last `sharpen` share of the
-        budget, then linearly to adv_final / recon_final. The ramp never goes back (kept in the checkpoint)."""
-        tc = self.train_config
-        if tc.sharpen <= 0:
-            return tc.adv_weight, tc.recon_weight
-        self.sharpness = max(self.sharpness, min(1.0, max(0.0, (self._progress() - (1 - tc.sharpen)) / tc.sharpen)))
-        s = self.sharpness
-        return tc.adv_weight + s * (tc.adv_final - tc.adv_weight), tc.recon_weight + s * (tc.recon_final - tc.recon_weight)
 
     def _progress(self) -> float:
         """How much of this run's budget is spent, 0..1: the largest of steps, wall time and CPU time done."""
@@ -276,8 +239,7 @@ class GANTrainer:
     def _meta(self, kind: str) -> dict:
         return {"kind": kind, "version": VERSION, "config": asdict(self.config), "vocab": self.vocab.to_dict(),
                 "step": self.step_count, "n_images": len(self.images), "images_seen": self.images_seen,
-                "cpu_seconds": round(self.cpu_seconds, 3), "cond_scale": self.cond_scale,
-                "sharpness": self.sharpness}
+                "cpu_seconds": round(self.cpu_seconds, 3), "cond_scale": self.cond_scale}
 
     def save(self, path) -> str:
         """Full training state (for --resume); returns the file's sha256."""
@@ -300,7 +262,8 @@ class GANTrainer:
         tensors, meta = checkpoint.load(path, expected_sha256)
         if meta.get("kind") != TRAIN_KIND:
             raise checkpoint.CheckpointError(f"{path} is not a GAN training checkpoint")
-        train = TrainConfig(**{**meta["train"], **overrides})
+        # a run saved before sharpen, adv_final, recon_final and diversity_weight were removed still loads
+        train = TrainConfig(**{**known_fields(TrainConfig, meta["train"]), **overrides})
         trainer = cls(GANConfig(**meta["config"]), images, attr_idx, AttributeVocab.from_dict(meta["vocab"]), train)
         for name in ("G", "D", "E", "G_ema"):
             checkpoint.load_prefixed(getattr(trainer, name), name, tensors)
@@ -311,7 +274,6 @@ class GANTrainer:
         trainer.images_seen = meta.get("images_seen", meta["step"] * train.batch_size)
         trainer.cpu_seconds = meta.get("cpu_seconds", 0.0)
         trainer.cond_scale = meta.get("cond_scale", 1.0)
-        trainer.sharpness = meta.get("sharpness", 0.0)
         keys = meta["history_keys"]
         trainer.history = [{k: (int(v) if k == "step" else v) for k, v in zip(keys, row)}
                            for row in tensors["history"].tolist()]

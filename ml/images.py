@@ -79,13 +79,3 @@ def array_to_pil(arr: np.ndarray) -> Image.Image:
 def tensor_to_pil(tensor: torch.Tensor) -> Image.Image:
     """(c, h, w) tensor in [-1, 1] -> PIL."""
     return array_to_pil(tensor_to_array(tensor))
-
-
-def load_folder(paths, height: int, width: int, channels: int = 3) -> np.ndarray:
-    """Read image files into a uint8 (n, h, w, c) array at the model's size."""
-    out = np.empty((len(paths), height, width, channels), dtype=np.uint8)
-    for i, path in enumerate(paths):
-        with Image.open(path) as im:
-            arr = np.asarray(fit(im, height, width, channels))
-        out[i] = arr[..., None] if arr.ndim == 2 else arr
-    return out

@@ -12,16 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .colour import srgb_to_oklab
+from .vocab import spelling_key
 
 ANY = "*"
 CHROMATIC = 0.03  # OKLab chroma above which a product counts as coloured (greys and whites are below)
 MIN_PRODUCTS = 5  # fewer products of a colour x category than this: the colour's all-category entry is used
 PRIOR_PRODUCTS = 10  # a category's look is shrunk towards the colour's all-category look as if from this many
-
-
-def key(name: str | None) -> str:
-    """Spelling-insensitive key of a colour or category name ("Navy-Blue" == "navy blue")."""
-    return "".join(ch for ch in str(name or "").lower() if ch.isalnum())
 
 
 @dataclass
@@ -75,7 +71,8 @@ def _typical(rows: np.ndarray) -> list[float]:
 
 
 class ColourPalette:
-    """colour -> category -> Appearance (plus count), with an all-category entry per colour."""
+    """colour -> category -> Appearance (plus count), with an all-category entry per colour; names are keyed by
+    `ml.vocab.spelling_key` (key below)."""
 
     def __init__(self, entries: dict[str, dict[str, list[float]]] | None = None, names: dict[str, str] | None = None):
         self.entries = entries or {}  # key(colour) -> {key(category) or ANY: [L, a, b, spread, count]}
@@ -93,9 +90,9 @@ class ColourPalette:
             look = appearance_of(images[i].reshape(-1, 3) / 255.0, targets[i, ..., 1].reshape(-1))
             if look is None or not colour:
                 continue
-            names[key(colour)] = str(colour)
-            for cat in (ANY, key(categories[i]) if categories else ANY):
-                groups.setdefault((key(colour), cat), []).append(look.as_list())
+            names[spelling_key(colour)] = str(colour)
+            for cat in (ANY, spelling_key(categories[i]) if categories else ANY):
+                groups.setdefault((spelling_key(colour), cat), []).append(look.as_list())
         entries: dict[str, dict[str, list[float]]] = {}
         for (colour, cat), rows in groups.items():
             if cat == ANY or len(rows) >= MIN_PRODUCTS:
@@ -107,7 +104,7 @@ class ColourPalette:
         return sorted(self.names.get(k, k) for k in self.entries)
 
     def knows(self, colour: str) -> bool:
-        return key(colour) in self.entries
+        return spelling_key(colour) in self.entries
 
     def lookup(self, colour: str, category: str | None = None) -> Appearance | None:
         """The colour's appearance on this category's products (or on all products); None if never seen.
@@ -116,11 +113,11 @@ class ColourPalette:
         weight n / (n + PRIOR_PRODUCTS): a handful of navy kurtas, half of them printed, no longer make navy grey,
         while a category with hundreds of products keeps its own look.
         """
-        entry = self.entries.get(key(colour))
+        entry = self.entries.get(spelling_key(colour))
         if not entry:
             return None
         everywhere = Appearance(*entry[ANY][:4])
-        row = entry.get(key(category))  # [L, a, b, spread, products]; key(None) is "", never a category
+        row = entry.get(spelling_key(category))  # [L, a, b, spread, products]; the key of None is "", no category
         if not row:
             return everywhere
         return everywhere.mix(Appearance(*row[:4]), row[4] / (row[4] + PRIOR_PRODUCTS))

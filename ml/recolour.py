@@ -11,7 +11,8 @@
    were, bit for bit.
 
 `recolour_with` does it with a mask model (`ml.masker.ProductMasker`): the target is the catalogue's look of the
-colour from the masker's palette, optionally nudged by a model's rendition (`rendition_look`).
+colour from the masker's palette, optionally nudged by a model's rendition (`rendition_look`); `masked_recolour`
+applies several colours to one photo through one mask (the GAN's colourways and the CVAE's colour edits).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from .colour import delta_e_rgb, oklab_to_srgb, srgb_to_oklab
 from .images import pad_to_aspect
 from .masker import ProductMask, ProductMasker
 from .palette import CHROMATIC, Appearance, appearance_of
-from .vocab import UnknownAttributeValue
+from .vocab import UnknownAttributeValue, category_attribute
 
 L_WEIGHT = 0.5  # lightness counts half in colour distance: shading changes L far more than it changes hue
 SAME_CHROMA = 0.045  # clusters this close in (a, b) are one colour in light and shade (if L is not too far)
@@ -172,3 +173,20 @@ def recolour_with(masker: ProductMasker, image: Image.Image, colour: str, catego
     mask = mask or masker.mask(image)
     result, figures = recolour(image, mask, target, source)
     return result, figures, mask
+
+
+def masked_recolour(masker, image: Image.Image, attrs: dict, colour_attribute: str, colours: list[str],
+                    renditions: list[np.ndarray] | None = None, hint_weight: float = 0.25) -> list[tuple[Image.Image, dict]]:
+    """Each colour applied inside the product's mask (`recolour_with`): the catalogue's look of the colour
+    on this category, nudged by the model's own rendition of it. One mask for all colours. Returns
+    (image, params) pairs; params carry the mask's problems, if any, for the reviewer."""
+    mask = masker.mask(image)
+    category = attrs.get(category_attribute(attrs) or "")
+    out = []
+    for k, colour in enumerate(colours):
+        hint = rendition_look(renditions[k], mask) if renditions is not None else None
+        result, figures, _ = recolour_with(masker, image, colour, category, attrs.get(colour_attribute),
+                                           hint, hint_weight, mask)
+        out.append((result, {"transfer": "mask", "mask_problems": mask.problems,
+                             "main_colour_share": round(figures.get("main_share", 0.0), 3)}))
+    return out

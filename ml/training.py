@@ -1,14 +1,17 @@
-"""What every trainer shares: the budget loop, the EMA update, optimiser state in checkpoints, loss curves.
+"""What every trainer shares: the budget loop, the EMA update, optimiser state and configs in checkpoints, loss
+curves.
 
     run_steps(trainer.step, steps=None, minutes=None, cpu_minutes=5)   # until 5 minutes of this process's CPU
     tensors, groups = optim_tensors("opt", opt)     # safetensors-able state + JSON param groups (no pickle)
     load_optim(opt, "opt", tensors, groups)
+    TrainConfig(**known_fields(TrainConfig, meta["train"]))   # a config stored before an option was removed
     plot_losses(history, "losses.png")
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import fields
 
 import numpy as np
 import torch
@@ -38,6 +41,13 @@ def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
             pe.lerp_(pm, 1.0 - decay)
         for be, bm in zip(ema.buffers(), model.buffers()):
             be.copy_(bm)
+
+
+def known_fields(config_class, values: dict) -> dict:
+    """The entries of a stored config (a checkpoint's JSON) that are fields of the dataclass `config_class` today,
+    so a file written before an option was removed still rebuilds its config."""
+    names = {f.name for f in fields(config_class)}
+    return {k: v for k, v in values.items() if k in names}
 
 
 # --- optimiser state in checkpoints -------------------------------------------------------------------------

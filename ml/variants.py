@@ -28,8 +28,9 @@ from .gan import Encoder, GANConfig, Generator, truncated_z
 from .gan_train import SAMPLER_KIND
 from .guided import apply_lowres_change, apply_lowres_chroma_change
 from .images import fit, pad_to_aspect, tensor_to_array, tensor_to_pil, to_rgb, to_tensor
-from .recolour import recolour_with, rendition_look
-from .vocab import AttributeVocab, UnknownAttributeValue
+from .recolour import masked_recolour
+from .vocab import AttributeVocab, UnknownAttributeValue, spelling_key
+from .vocab import colour_attribute as colour_attribute_of
 
 
 @dataclass
@@ -41,38 +42,7 @@ class Variant:
     seed: int = 0
 
 
-def _norm(value: str) -> str:
-    return "".join(ch for ch in str(value).lower() if ch.isalnum())
-
-
-def find_colour_attribute(vocab: AttributeVocab) -> str | None:
-    """The first attribute whose name mentions colour/color (e.g. "colour", "baseColour")."""
-    return next((a for a in vocab.attributes if "colour" in a.lower() or "color" in a.lower()), None)
-
-
-def find_category_attribute(names) -> str | None:
-    """The first attribute name that mentions category or type (e.g. "category", "articleType")."""
-    return next((a for a in names if "category" in a.lower() or "type" in a.lower()), None)
-
-
 MASKED_INVERSION_STEPS = 10  # colourways through the product mask: the GAN's rendition is a 25 % hint
-
-
-def masked_recolour(masker, image: Image.Image, attrs: dict, colour_attribute: str, colours: list[str],
-                    renditions: list[np.ndarray] | None = None, hint_weight: float = 0.25) -> list[tuple[Image.Image, dict]]:
-    """Each colour applied inside the product's mask (`ml.recolour.recolour_with`): the catalogue's look of the colour
-    on this category, nudged by the model's own rendition of it. One mask for all colours. Returns
-    (image, params) pairs; params carry the mask's problems, if any, for the reviewer."""
-    mask = masker.mask(image)
-    category = attrs.get(find_category_attribute(list(attrs)) or "")
-    out = []
-    for k, colour in enumerate(colours):
-        hint = rendition_look(renditions[k], mask) if renditions is not None else None
-        result, figures, _ = recolour_with(masker, image, colour, category, attrs.get(colour_attribute),
-                                           hint, hint_weight, mask)
-        out.append((result, {"transfer": "mask", "mask_problems": mask.problems,
-                             "main_colour_share": round(figures.get("main_share", 0.0), 3)}))
-    return out
 
 
 class VariantGenerator:
@@ -84,7 +54,7 @@ class VariantGenerator:
         self.G = G.to(self.device).eval().requires_grad_(False)
         self.E = E.to(self.device).eval().requires_grad_(False)
         self._vocab = vocab
-        self.colour_attribute = colour_attribute or find_colour_attribute(vocab)
+        self.colour_attribute = colour_attribute or colour_attribute_of(vocab.attributes)
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, device: str = "cpu", expected_sha256: str | None = None,
@@ -120,7 +90,7 @@ class VariantGenerator:
 
     def spelling(self, attribute: str, value) -> str | None:
         """The vocabulary's spelling of a value, ignoring case, spaces and punctuation; None if unknown."""
-        return next((v for v in self.vocab.allowed(attribute) if _norm(v) == _norm(value)), None)
+        return next((v for v in self.vocab.allowed(attribute) if spelling_key(v) == spelling_key(value)), None)
 
     def resolve_colour(self, colour: str) -> str:
         """The vocabulary's spelling of a colour ("navy blue" -> "Navy Blue"); raises UnknownAttributeValue."""

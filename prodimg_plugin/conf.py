@@ -33,7 +33,7 @@ DEFAULTS = {
     "GENERATED_UPLOAD_TO": "prodimg/generated/",
     "OUTPUT_FORMAT": "PNG",
     # quality and enhancement
-    "ENHANCE": {},  # overrides of ml.enhance.EnhanceConfig, e.g. {"background": False, "target_size": [600, 800],
+    "ENHANCE": {},  # overrides of ml.enhance.EnhanceConfig, e.g. {"white_backdrop": False, "target_size": [600, 800],
     # "rendition_sizes": [[600, 800]], "rendition_formats": ["webp", "jpeg"]}; "super_resolution": False keeps bicubic
     "RENDITIONS_UPLOAD_TO": "prodimg/renditions/",
     "ON_ENHANCED_APPROVED": None,  # dotted path of callable(generated): e.g. make it the product's main image

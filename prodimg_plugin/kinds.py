@@ -126,7 +126,7 @@ BUILTIN_MODEL_KINDS = {
     "sr": ModelKind("ml.upscale.Upscaler", "prodimg_plugin.training.sr.SrTraining", "2x super-resolution"),
     "mask": ModelKind("ml.masker.ProductMasker", "prodimg_plugin.training.mask.MaskTraining",
                       "product mask: background removal, recolouring inside the product"),
-    "evaluator": ModelKind("ml.evaluator.Judge", None,
+    "evaluator": ModelKind("ml.judge.Judge", None,
                            "confidence of generated images (trained by `prodimg_eval gan` or `cvae`)"),
 }
 BUILTIN_JOB_HANDLERS = {

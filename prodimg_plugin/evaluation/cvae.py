@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ml import evaluator
+from ml import judge as ml_judge
 from ml.images import fit
 from ml.metrics import psnr, ssim
 from ml.vocab import AttributeVocab, category_attribute, colour_attribute
@@ -143,7 +143,7 @@ def edit_record(sample: Sample, original: np.ndarray, own: str, target: str, ima
 
 def verdicts(records: list[dict], judge, vocab: AttributeVocab) -> None:
     """What the evaluator sees in each edit, by attribute name."""
-    predicted = evaluator.predict(judge, [r.pop("thumb") for r in records])
+    predicted = ml_judge.predict(judge, [r.pop("thumb") for r in records])
     for k, record in enumerate(records):
         record["seen"] = {a: vocab.values[a][int(predicted[a][0][k])] for a in predicted}
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ml import checkpoint, evaluator
+from ml import checkpoint, evaluator_train
+from ml import judge as ml_judge
 from ml.images import fit
 from ml.vocab import AttributeVocab
 from prodimg_plugin import weights
@@ -92,15 +93,15 @@ def load_or_train_evaluator(opts: JudgedEvalOptions, train: datasets.Dataset, vo
     """The evaluator classifier: the given checkpoint when it exists with this vocabulary, else trained now."""
     path = Path(opts.evaluator or opts.out_dir / "evaluator.safetensors")
     if opts.evaluator and path.exists():
-        model, saved = evaluator.from_checkpoint(path)
+        model, saved = ml_judge.from_checkpoint(path)
         if saved.values == vocab.values:
             say(f"Evaluator loaded from {path}.")
             return model, path
     say(f"Training the evaluator for {opts.evaluator_minutes} min on the train split.")
     idx = np.array(vocab.encode_many(train.labels)) if train.labels else np.zeros((len(train.images), 0))
-    model = evaluator.train_classifier(train.images, idx, vocab, epochs=None, minutes=opts.evaluator_minutes,
-                                       seed=opts.seed + 1)
-    evaluator.export(model, vocab, path)
+    model = evaluator_train.train_classifier(train.images, idx, vocab, epochs=None,
+                                             minutes=opts.evaluator_minutes, seed=opts.seed + 1)
+    evaluator_train.export(model, vocab, path)
     register_evaluator(path, {"train_images": len(train.images), "minutes": opts.evaluator_minutes}, say)
     return model, path
 

@@ -48,7 +48,7 @@ class Finding:
 class Tools:
     """What one job's results are judged with: the models (None when not available) and the source's mask."""
 
-    judge: object | None = None  # ml.evaluator.Judge
+    judge: object | None = None  # ml.judge.Judge
     mask: object | None = None  # ml.masker.ProductMask of the source photo
     missing: dict[str, Finding] = field(default_factory=dict)  # kind -> why it is not there
 

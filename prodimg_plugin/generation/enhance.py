@@ -22,7 +22,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from ml.enhance import EnhanceConfig, EnhanceResult, available_formats, enhance, renditions
+from ml.enhance import RENAMED_KEYS, EnhanceConfig, EnhanceResult, available_formats, enhance, renditions
 from ml.images import pad_to_aspect
 from ml.quality import QualityConfig, assess
 from prodimg_plugin import weights
@@ -43,12 +43,12 @@ def enhance_config(overrides: dict | None = None) -> EnhanceConfig:
     """EnhanceConfig from PRODIMG["ENHANCE"], then `overrides`; an unknown key raises JobError naming valid ones."""
     settings = {**prodimg_settings.ENHANCE, **(overrides or {})}
     settings.pop(SR_SWITCH, None)
-    fields = {f.name for f in dataclasses.fields(EnhanceConfig)} - {"backdrop"}
+    fields = ({f.name for f in dataclasses.fields(EnhanceConfig)} - {"backdrop"}) | set(RENAMED_KEYS)
     unknown = sorted(set(settings) - fields)
     if unknown:
         valid = ", ".join(sorted(fields | {SR_SWITCH}))
         raise JobError(f'PRODIMG["ENHANCE"] has unknown keys {unknown}; valid: {valid}')
-    return EnhanceConfig(**{k: _as_tuple(v) if k in _TUPLE_FIELDS else v for k, v in settings.items()})
+    return EnhanceConfig.from_overrides({k: _as_tuple(v) if k in _TUPLE_FIELDS else v for k, v in settings.items()})
 
 
 def _as_tuple(value):
@@ -112,7 +112,7 @@ def make_enhanced(job, image, attrs: dict, progress) -> list[Result]:
     if masker is None:
         result = enhance(image, cfg, upscaler)
     else:  # the cut-out replaces the backdrop step; renditions are made from the cut-out
-        result = enhance(image, dataclasses.replace(cfg, background=False, rendition_formats=()), upscaler)
+        result = enhance(image, dataclasses.replace(cfg, white_backdrop=False, rendition_formats=()), upscaler)
         progress(0.6)
         result = cut_out(result, masker[1], background, cfg)
     progress(0.8)

@@ -14,7 +14,7 @@ ONLY_BACKGROUND = EnhanceConfig(
     trim=False, exposure=False, white_balance=False, contrast=False, centre=False, upscale=False,
     target_size=(90, 120), rendition_sizes=(),
 )
-EXPOSURE_ONLY = EnhanceConfig(trim=False, white_balance=False, background=False, contrast=False, centre=False,
+EXPOSURE_ONLY = EnhanceConfig(trim=False, white_balance=False, white_backdrop=False, contrast=False, centre=False,
                               upscale=False, target_size=(90, 120), rendition_sizes=())
 
 
@@ -168,7 +168,7 @@ def test_frame_is_trimmed():
 
 def test_colour_cast_is_reduced_within_bounds():
     photo, _ = product_photo(bg=(232, 236, 250))  # bluish backdrop
-    cfg = EnhanceConfig(**{**SMALL, "background": False, "contrast": False, "centre": False})
+    cfg = EnhanceConfig(**{**SMALL, "white_backdrop": False, "contrast": False, "centre": False})
     result = enhance(photo, cfg)
     gains = result.details["white_balance"]["gains"]
     assert gains[2] < 1.0 < gains[0] and all(abs(g - 1) <= cfg.wb_max_gain + 1e-6 for g in gains)
@@ -178,11 +178,19 @@ def test_colour_cast_is_reduced_within_bounds():
 
 def test_steps_can_be_switched_off():
     photo, _ = product_photo()
-    off = EnhanceConfig(exif=False, trim=False, exposure=False, white_balance=False, background=False, contrast=False,
-                        centre=False, upscale=False, target_size=(90, 120), rendition_sizes=())
+    off = EnhanceConfig(exif=False, trim=False, exposure=False, white_balance=False, white_backdrop=False,
+                        contrast=False, centre=False, upscale=False, target_size=(90, 120), rendition_sizes=())
     result = enhance(photo, off)
     assert result.steps_applied == [] and result.renditions == {}
     assert result.image.tobytes() == photo.tobytes()
+
+
+def test_configs_from_dicts_still_accept_the_old_background_key():
+    assert EnhanceConfig.from_overrides({"background": False, "contrast": False}) == \
+        EnhanceConfig(white_backdrop=False, contrast=False)
+    assert EnhanceConfig.from_overrides({"background": True, "white_backdrop": False}).white_backdrop is False
+    with pytest.raises(ValueError, match="backgrnd.*background.*white_backdrop"):
+        EnhanceConfig.from_overrides({"backgrnd": False})
 
 
 def test_large_photo_path_keeps_product_and_whitens_backdrop():

@@ -3,9 +3,10 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from ml import evaluator
 from ml.checkpoint import CheckpointError
-from ml.evaluator import AttributeClassifier, EvaluatorConfig, classification_loss, predict, train_classifier
+from ml.evaluator import AttributeClassifier, EvaluatorConfig, classification_loss
+from ml.evaluator_train import export, train_classifier
+from ml.judge import accuracy, from_checkpoint, predict
 from ml.vocab import AttributeVocab
 
 COLOURS = {"red": (210, 30, 30), "blue": (30, 40, 200), "green": (30, 170, 40)}
@@ -54,7 +55,7 @@ def test_learns_colour_and_category_of_synthetic_products():
     x, idx = make_catalogue(96)
     model = train_classifier(x, idx, VOCAB, epochs=30, seed=0, config=tiny_config(), batch_size=32, lr=5e-3)
     x_test, idx_test = make_catalogue(48, seed=1)
-    acc = evaluator.accuracy(model, x_test, idx_test)
+    acc = accuracy(model, x_test, idx_test)
     assert acc["colour"] > 0.9 and acc["category"] > 0.9
 
 
@@ -71,12 +72,12 @@ def test_predict_never_names_unk_and_accepts_pil_images():
 def test_export_round_trip_gives_identical_predictions(tmp_path):
     x, idx = make_catalogue(32)
     model = train_classifier(x, idx, VOCAB, epochs=2, seed=0, config=tiny_config(), batch_size=16)
-    sha = evaluator.export(model, VOCAB, tmp_path / "ev.safetensors")
-    loaded, vocab = evaluator.from_checkpoint(tmp_path / "ev.safetensors", expected_sha256=sha)
+    sha = export(model, VOCAB, tmp_path / "ev.safetensors")
+    loaded, vocab = from_checkpoint(tmp_path / "ev.safetensors", expected_sha256=sha)
     assert vocab.values == VOCAB.values
     assert np.array_equal(predict(model, x)["colour"][1], predict(loaded, x)["colour"][1])
     with pytest.raises(CheckpointError):
-        evaluator.from_checkpoint(tmp_path / "ev.safetensors", expected_sha256="0" * 64)
+        from_checkpoint(tmp_path / "ev.safetensors", expected_sha256="0" * 64)
 
 
 def test_same_seed_same_model():

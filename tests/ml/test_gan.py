@@ -181,6 +181,23 @@ def test_resume_continues_exactly(tmp_path):
         assert torch.equal(a, b)
 
 
+def test_a_run_saved_with_since_removed_options_still_resumes(tmp_path):
+    images, attrs, vocab = make_catalogue(8)
+    trainer = GANTrainer(tiny_config(attr_sizes=vocab.sizes()), images, attrs, vocab, batch_size=4, seed=2)
+    trainer.train(steps=2)
+    trainer.save(tmp_path / "state.safetensors")
+    tensors, meta = checkpoint.load(tmp_path / "state.safetensors")
+    meta["train"].update(sharpen=0.4, adv_final=1.0, recon_final=0.1, diversity_weight=0.0)  # as older runs stored
+    meta["sharpness"] = 0.0
+    checkpoint.save(tmp_path / "old.safetensors", tensors, meta)
+    resumed = GANTrainer.load(tmp_path / "old.safetensors", images, attrs)
+    assert resumed.step_count == 2 and resumed.train_config == trainer.train_config
+    trainer.train(steps=1), resumed.train(steps=1)
+    assert trainer.history[-1] == resumed.history[-1]
+    with pytest.raises(TypeError):
+        GANTrainer(tiny_config(attr_sizes=vocab.sizes()), images, attrs, vocab, sharpen=0.4)  # no longer an option
+
+
 def test_train_stops_when_the_callback_says_so():
     images, attrs, vocab = make_catalogue(4)
     trainer = GANTrainer(tiny_config(attr_sizes=vocab.sizes()), images, attrs, vocab, batch_size=4)
@@ -263,46 +280,3 @@ def test_the_class_term_read_as_a_classifier_learns_the_real_classes():
         logits = trainer.D.class_logits(phi)
     assert [lg.shape for lg in logits] == [(8, 3), (8, 3)]
     assert after < 0.7 * before
-
-
-def test_sharpening_turns_the_vae_gan_into_a_gan_over_the_end_of_the_budget():
-    images, attrs, vocab = make_catalogue(8)
-    trainer = GANTrainer(tiny_config(attr_sizes=vocab.sizes()), images, attrs, vocab, batch_size=4, sharpen=0.5,
-                         adv_weight=0.1, recon_weight=1.0, adv_final=1.0, recon_final=0.2)
-    weights = []
-    trainer.train(steps=4, callback=lambda step, losses: weights.append(trainer._sharpen()))
-    adv, recon = zip(*weights)
-    # progress after steps 1..4 of 4: .25, .5, .75, 1 -> ramp 0, 0, .5, 1 (it starts at the last half)
-    assert adv == pytest.approx((0.1, 0.1, 0.55, 1.0)) and recon == pytest.approx((1.0, 1.0, 0.6, 0.2))
-    trainer.train(steps=1)  # a new plan (4 of 5 steps done) must not undo the ramp: it never goes back
-    assert trainer.sharpness == 1.0
-
-
-def test_a_killed_and_resumed_sharpened_run_matches_the_uninterrupted_one(tmp_path):
-    images, attrs, vocab = make_catalogue(8)
-    make = lambda: GANTrainer(tiny_config(attr_sizes=vocab.sizes()), images, attrs, vocab, batch_size=4,  # noqa: E731
-                              seed=4, sharpen=0.6, diversity_weight=0.5)
-    whole = make()
-    whole.train(steps=6)
-    killed = make()
-    killed.train(steps=6, callback=lambda step, losses: step == 4)
-    killed.save(tmp_path / "state.safetensors")
-    resumed = GANTrainer.load(tmp_path / "state.safetensors", images, attrs)
-    assert resumed.sharpness == killed.sharpness > 0
-    resumed.train(steps=2)
-    assert resumed.history == whole.history
-    for a, b in zip(whole.G_ema.parameters(), resumed.G_ema.parameters()):
-        assert torch.equal(a, b)
-
-
-def test_mode_seeking_draws_the_prior_in_pairs_that_share_a_condition():
-    images, attrs, vocab = make_catalogue(8)
-    trainer = GANTrainer(tiny_config(attr_sizes=vocab.sizes()), images, attrs, vocab, batch_size=5, seed=1,
-                         diversity_weight=1.0)
-    seen = []
-    original = trainer.G.forward
-    trainer.G.forward = lambda z, a: seen.append(a.clone()) or original(z, a)
-    trainer.step()
-    prior = seen[0][:5]  # the prior's rows come first in G's one batch
-    assert torch.equal(prior[:2], prior[2:4])  # pairs (i, i + 2) share a condition; the odd row is its own
-    assert torch.isfinite(torch.tensor(trainer.history[-1]["d"]))

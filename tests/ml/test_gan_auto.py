@@ -4,6 +4,7 @@ import torch
 
 from ml.gan import Discriminator, GANConfig, Generator
 from ml.gan_auto import auto_config, choose_blocks
+from ml.gan_train import TrainConfig
 
 
 @pytest.mark.parametrize("size,blocks", [((64, 48), 4), ((32, 32), 3), ((28, 28), 3), ((300, 225), 5), ((8, 8), 1)])
@@ -16,6 +17,13 @@ def test_the_measured_catalogue_gets_the_measured_configuration():
     assert (plan.model["blocks"], plan.model["g_width"], plan.model["d_width"]) == (4, 24, 16)
     assert plan.train["batch_size"] == 16 and plan.train["cond_blend"] == 0.0
     assert set(plan.reasons) >= {"blocks", "g_width", "batch_size", "lr", "cond_blend"}
+
+
+def test_the_config_defaults_are_what_the_auto_configuration_picks_for_a_typical_catalogue():
+    plan = auto_config(n_images=9000, height=64, width=48, channels=3, attr_sizes=[9, 9])
+    defaults, model = TrainConfig(), GANConfig(attr_sizes=[9, 9])
+    assert {k: getattr(defaults, k) for k in plan.train} == plan.train
+    assert {k: getattr(model, k) for k in plan.model} == plan.model
 
 
 def test_large_images_get_narrower_networks_and_still_come_out_at_their_size():

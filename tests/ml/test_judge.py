@@ -1,11 +1,12 @@
-"""`ml.evaluator.Judge`: the evaluator as a loadable model, asked how surely an image shows a value."""
+"""`ml.judge.Judge`: the evaluator as a loadable model, asked how surely an image shows a value."""
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from ml import evaluator
 from ml.checkpoint import CheckpointError
-from ml.evaluator import EvaluatorConfig, Judge
+from ml.evaluator import EvaluatorConfig
+from ml.evaluator_train import export, train_classifier
+from ml.judge import Judge
 from ml.vocab import AttributeVocab
 
 COLOURS = {"red": (210, 30, 30), "navy-blue": (25, 35, 110), "yellow": (235, 205, 40)}
@@ -30,9 +31,9 @@ def judge_path(tmp_path_factory):
     x = np.stack([np.asarray(product(c, k, int(rng.integers(-20, 20)))) for c, k in zip(cats, cols)])
     idx = np.array([VOCAB.encode({"category": c, "colour": k}) for c, k in zip(cats, cols)])
     config = EvaluatorConfig(height=16, width=12, widths=[8, 16])
-    model = evaluator.train_classifier(x, idx, VOCAB, epochs=30, seed=0, config=config, batch_size=32, lr=5e-3)
+    model = train_classifier(x, idx, VOCAB, epochs=30, seed=0, config=config, batch_size=32, lr=5e-3)
     path = tmp_path_factory.mktemp("judge") / "evaluator.safetensors"
-    return path, evaluator.export(model, VOCAB, path)
+    return path, export(model, VOCAB, path)
 
 
 def test_probability_is_high_for_what_the_image_shows_and_low_otherwise(judge_path):

@@ -9,9 +9,9 @@ from ml.mask import MaskConfig
 from ml.mask_labels import pseudo_label
 from ml.mask_train import MaskTrainer
 from ml.masker import ProductMask, ProductMasker
-from ml.palette import Appearance, ColourPalette, key
+from ml.palette import Appearance, ColourPalette
 from ml.recolour import diagnose, recolour, recolour_with
-from ml.vocab import UnknownAttributeValue
+from ml.vocab import UnknownAttributeValue, spelling_key
 
 TINY = MaskConfig(height=32, width=24, widths=[8, 16])
 
@@ -236,7 +236,7 @@ def test_palette_falls_back_to_all_categories_and_ignores_spelling():
     targets = np.stack([pseudo_label(im)[0] for im in images])
     cats = ["Shirts"] * 6 + ["Bags"] * 6
     palette = ColourPalette.from_dict(ColourPalette.build(images, targets, colours, cats).to_dict())
-    assert key("Navy-Blue") == key("navy blue")
+    assert spelling_key("Navy-Blue") == spelling_key("navy blue")
     assert palette.lookup("RED", "Unknown category") is not None
     assert palette.lookup("Purple") is None
 

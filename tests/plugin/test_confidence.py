@@ -13,7 +13,7 @@ from django.urls import reverse
 from PIL import Image
 from rest_framework.test import APIClient
 
-from ml.evaluator import Judge
+from ml.judge import Judge
 from prodimg_plugin import weights
 from prodimg_plugin.generation import confidence, jobs
 from prodimg_plugin.generation.confidence import Asked
@@ -46,7 +46,7 @@ def garments(sizes=((90, 120), (60, 80))):
 @pytest.fixture(scope="session")
 def evaluator_weights(tmp_path_factory) -> bytes:
     """An evaluator (16x12) that names the garments' colours, in the tiny GAN's vocabulary."""
-    from ml import evaluator
+    from ml import evaluator, evaluator_train
     from ml.images import fit
     from ml.vocab import AttributeVocab
 
@@ -55,10 +55,10 @@ def evaluator_weights(tmp_path_factory) -> bytes:
     vocab = AttributeVocab.build(labels)
     x = np.stack([np.asarray(fit(im, 16, 12)) for im, _ in data])
     config = evaluator.EvaluatorConfig(height=16, width=12, widths=[8, 16])
-    model = evaluator.train_classifier(x, np.array(vocab.encode_many(labels)), vocab, epochs=40, seed=0,
-                                       config=config, batch_size=16, lr=5e-3)
+    model = evaluator_train.train_classifier(x, np.array(vocab.encode_many(labels)), vocab, epochs=40, seed=0,
+                                             config=config, batch_size=16, lr=5e-3)
     path = tmp_path_factory.mktemp("evaluator") / "evaluator.safetensors"
-    evaluator.export(model, vocab, path)
+    evaluator_train.export(model, vocab, path)
     return path.read_bytes()
 
 

@@ -1,4 +1,5 @@
-"""A plain conditional DCGAN (Radford et al. 2016 + Mirza & Osindero's conditioning): the benchmark's baseline.
+"""A plain conditional DCGAN (Radford et al. 2016 + Mirza & Osindero's conditioning): the benchmark's baseline,
+not part of the product (bench/bench_gan.py and bench/bench_gan_budget.py train it; tests/bench tests it).
 
 What it lacks on purpose, against `ml.gan`: no spectral norm, no projection discriminator (labels are concatenated
 to D's input as constant feature maps), no hinge loss (the non-saturating BCE loss), no EMA generator, no
@@ -15,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .images import uint8_batch_to_tensor
-from .training import run_steps
+from ml.images import uint8_batch_to_tensor
+from ml.training import run_steps
 
 
 @dataclass
