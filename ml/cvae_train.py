@@ -56,7 +56,7 @@ class CVAETrainer:
         device: str = "cpu",
     ):
         self.config, self.vocab, self.device = config, vocab, torch.device(device)
-        self.tc = train_config or CVAETrainConfig()
+        self.train_config = train_config or CVAETrainConfig()
         config.attr_sizes = vocab.sizes()
         torch.manual_seed(seed)
         self.generator = torch.Generator().manual_seed(seed)
@@ -64,22 +64,22 @@ class CVAETrainer:
         self.attr_idx = torch.as_tensor(np.asarray(attr_idx), dtype=torch.long)
         self.model = CVAE(config).to(self.device)
         self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
-        ds = self.tc.critic_downsample
+        ds = self.train_config.critic_downsample
         critic_cfg = EvaluatorConfig(height=config.height // ds, width=config.width // ds, channels=config.channels,
-                                     widths=list(self.tc.critic_widths), attributes=vocab.attributes,
+                                     widths=list(self.train_config.critic_widths), attributes=vocab.attributes,
                                      attr_sizes=vocab.sizes(), dropout=0.0)  # no global-RNG use: runs replay
         self.critic = AttributeClassifier(critic_cfg).to(self.device)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=self.tc.lr)
-        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=self.tc.critic_lr)
-        names = self.tc.swap_attributes or vocab.attributes
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=self.train_config.lr)
+        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=self.train_config.critic_lr)
+        names = self.train_config.swap_attributes or vocab.attributes
         self.swap_mask = torch.tensor([a in names for a in vocab.attributes])
         self.step_count = 0
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         """A random batch: x (b, c, h, w) in [-1, 1], attr_idx (b, n_attributes)."""
-        idx = torch.randint(len(self.images), (self.tc.batch_size,), generator=self.generator)
+        idx = torch.randint(len(self.images), (self.train_config.batch_size,), generator=self.generator)
         x = self.images[idx].permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
-        if self.tc.flip:
+        if self.train_config.flip:
             flip = torch.rand(len(idx), generator=self.generator) < 0.5
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
         return x.to(self.device), self.attr_idx[idx].to(self.device)
@@ -93,7 +93,7 @@ class CVAETrainer:
 
     def judge(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The critic's logits for images at the model's resolution."""
-        return self.critic(F.avg_pool2d(x, self.tc.critic_downsample) if self.tc.critic_downsample > 1 else x)
+        return self.critic(F.avg_pool2d(x, self.train_config.critic_downsample) if self.train_config.critic_downsample > 1 else x)
 
     def critic_step(self, x: torch.Tensor, attr_idx: torch.Tensor) -> float:
         self.critic.train()
@@ -109,19 +109,19 @@ class CVAETrainer:
         critic_loss = self.critic_step(x, c)
         out = self.model(x, c, step=self.step_count, generator=self.generator)
         loss, edit_loss = out["loss"], torch.zeros(())
-        if self.tc.critic_weight > 0 and self.step_count >= self.tc.critic_start:
+        if self.train_config.critic_weight > 0 and self.step_count >= self.train_config.critic_start:
             c_new = self.swapped(c)
             x_new = self.model.decode(out["z"], c_new)
             self.critic.eval().requires_grad_(False)  # real-image batch statistics; a judge, not a player
             edit_loss = classification_loss(self.judge(x_new), c_new)
             self.critic.requires_grad_(True)
             change = (x_new - out["x_hat"].detach()).abs()  # (b, c, h, w)
-            halo = (change * backdrop_mask(x, self.tc.background_tol)).flatten(1).sum(1).mean()
-            loss = loss + self.tc.critic_weight * edit_loss + self.tc.change_weight * change.flatten(1).sum(1).mean()
-            loss = loss + self.tc.background_weight * halo
+            halo = (change * backdrop_mask(x, self.train_config.background_tol)).flatten(1).sum(1).mean()
+            loss = loss + self.train_config.critic_weight * edit_loss + self.train_config.change_weight * change.flatten(1).sum(1).mean()
+            loss = loss + self.train_config.background_weight * halo
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.tc.grad_clip)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.train_config.grad_clip)
         self.opt.step()
         self._update_ema()
         self.step_count += 1
@@ -130,7 +130,7 @@ class CVAETrainer:
 
     @torch.no_grad()
     def _update_ema(self) -> None:
-        d = min(self.tc.ema_decay, (1 + self.step_count) / (10 + self.step_count))  # fast start
+        d = min(self.train_config.ema_decay, (1 + self.step_count) / (10 + self.step_count))  # fast start
         for e, p in zip(self.ema.state_dict().values(), self.model.state_dict().values()):
             e.copy_(p) if not e.is_floating_point() else e.lerp_(p, 1 - d)
 
@@ -170,7 +170,7 @@ class CVAETrainer:
             tensors.update(flat)
         tensors["rng.generator"] = self.generator.get_state()
         tensors["rng.torch"] = torch.get_rng_state()
-        meta = self._meta() | {"trainer_version": TRAINER_VERSION, "train_config": asdict(self.tc),
+        meta = self._meta() | {"trainer_version": TRAINER_VERSION, "train_config": asdict(self.train_config),
                                "optimizers": opt_meta}
         return checkpoint.save(path, tensors, meta)
 

@@ -36,7 +36,7 @@ class MaskTrainer:
     def __init__(self, config: MaskConfig, images: np.ndarray, colours: list[str] | None = None,
                  categories: list[str] | None = None, seed: int = 0, train_config: MaskTrainConfig | None = None,
                  device: str = "cpu"):
-        self.config, self.tc, self.device = config, train_config or MaskTrainConfig(), torch.device(device)
+        self.config, self.train_config, self.device = config, train_config or MaskTrainConfig(), torch.device(device)
         torch.manual_seed(seed)
         self.gen = torch.Generator().manual_seed(seed)
         x, t, w, keep = label_catalogue(images, colours, (config.height, config.width))
@@ -47,15 +47,15 @@ class MaskTrainer:
                                            [categories[i] for i in keep] if categories else None)
         self.labelled, self.offered = len(keep), len(images)
         self.net = MaskNet(config).to(self.device)
-        self.opt = torch.optim.AdamW(self.net.parameters(), lr=self.tc.lr, weight_decay=self.tc.weight_decay)
+        self.opt = torch.optim.AdamW(self.net.parameters(), lr=self.train_config.lr, weight_decay=self.train_config.weight_decay)
         self.step_count, self.history = 0, []
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        idx = torch.randint(0, len(self.x), (min(self.tc.batch_size, len(self.x)),), generator=self.gen)
+        idx = torch.randint(0, len(self.x), (min(self.train_config.batch_size, len(self.x)),), generator=self.gen)
         x, t, w = self.x[idx].float() / 255, self.t[idx], self.w[idx]
         flip = torch.rand(len(idx), generator=self.gen) < 0.5
         x, t, w = (torch.where(flip.view(-1, 1, 1, 1), v.flip(-1), v) for v in (x, t, w))
-        x, t = composite(x, t, self.gen, self.tc.p_keep, self.tc.p_empty)
+        x, t = composite(x, t, self.gen, self.train_config.p_keep, self.train_config.p_empty)
         return jitter(x, self.gen) * 2 - 1, t, w
 
     def step(self) -> dict[str, float]:
@@ -99,7 +99,7 @@ class MaskTrainer:
         """The full training state, for resuming."""
         opt_tensors, groups = optim_tensors("opt", self.opt)
         tensors = {**checkpoint.state_dict_with_prefix("net", self.net), **opt_tensors, "rng": self.gen.get_state()}
-        meta = {**self._meta(), "kind": TRAIN_KIND, "train_config": asdict(self.tc), "optim": groups,
+        meta = {**self._meta(), "kind": TRAIN_KIND, "train_config": asdict(self.train_config), "optim": groups,
                 "history": self.history[-2000:]}
         return checkpoint.save(path, tensors, meta)
 

@@ -20,6 +20,11 @@ from .upscale import Upscaler
 class SRTrainer:
     """Owns the net, its EMA copy, the optimiser and the training pairs; saves, resumes and exports."""
 
+    @property
+    def train_config(self) -> SRConfig:
+        """SR keeps its training settings (batch size, learning rate) in its one config."""
+        return self.cfg
+
     def __init__(self, images, config: SRConfig | None = None, seed: int = 0, device: str = "auto"):
         self.cfg = config or SRConfig()
         self.device = resolve_device(device)

@@ -100,9 +100,30 @@ class KindTraining:
 
 
 class RunBase:
-    """Defaults a `Trainer` wrapper may keep: no notes, nothing measured beyond the steps."""
+    """A `Trainer` over an `ml` trainer: what a kind's run delegates to it unless the kind says otherwise."""
 
     notes: list[str] = []
+
+    def __init__(self, trainer):
+        self.trainer = trainer  # an ml trainer: step_count, train_config, save(path), export(path)
+
+    @property
+    def step_count(self) -> int:
+        return self.trainer.step_count
+
+    @property
+    def batch_size(self) -> int:
+        return self.trainer.train_config.batch_size
+
+    @property
+    def vocab(self) -> AttributeVocab | None:
+        return self.trainer.vocab
+
+    def save(self, path: Path) -> str:
+        return self.trainer.save(path)
+
+    def export(self, path: Path) -> str:
+        return self.trainer.export(path)
 
     def metrics(self) -> dict:
         return {}

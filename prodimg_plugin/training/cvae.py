@@ -19,20 +19,8 @@ class CvaeRun(RunBase):
     """
 
     def __init__(self, trainer):
-        self.trainer = trainer
+        super().__init__(trainer)
         self.history: list[dict[str, float]] = []
-
-    @property
-    def step_count(self) -> int:
-        return self.trainer.step_count
-
-    @property
-    def batch_size(self) -> int:
-        return self.trainer.tc.batch_size
-
-    @property
-    def vocab(self) -> AttributeVocab:
-        return self.trainer.vocab
 
     def train(self, steps: int | None = None, minutes: float | None = None, cpu_minutes: float | None = None,
               callback: Callback | None = None) -> None:
@@ -57,13 +45,9 @@ class CvaeRun(RunBase):
         rows = json.loads(where.read_text()) if where.exists() else []
         self.history = [r for r in rows if r.get("step", 0) <= self.step_count]
 
-    def export(self, path: Path) -> str:
-        """The EMA weights with config and vocabulary, as `ml.edits.AttributeEditor` loads them."""
-        return self.trainer.export(path)
-
     def config(self) -> dict:
         trainer = self.trainer
-        return {"model": asdict(trainer.config), "train": asdict(trainer.tc), "vocab": trainer.vocab.to_dict()}
+        return {"model": asdict(trainer.config), "train": asdict(trainer.train_config), "vocab": trainer.vocab.to_dict()}
 
 
 def _history_path(path: Path) -> Path:

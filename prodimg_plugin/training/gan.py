@@ -5,43 +5,25 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ml.vocab import AttributeVocab
-from prodimg_plugin.training.base import Callback, KindTraining, TrainOptions
+from prodimg_plugin.training.base import Callback, KindTraining, RunBase, TrainOptions
 from prodimg_plugin.training.datasets import Dataset
 
 
-class GanRun:
+class GanRun(RunBase):
     """A GANTrainer as `runs.train` drives it; `notes` and `reasons` say why each value of its configuration was
     chosen for this catalogue (by `ml.gan_auto`) or that the operator gave it."""
 
     def __init__(self, trainer, notes: list[str] | None = None, reasons: dict | None = None):
-        self.trainer = trainer
+        super().__init__(trainer)
         self.notes, self.reasons = notes or [], reasons or {}
-
-    @property
-    def step_count(self) -> int:
-        return self.trainer.step_count
-
-    @property
-    def batch_size(self) -> int:
-        return self.trainer.train_config.batch_size
 
     @property
     def history(self) -> list[dict[str, float]]:
         return self.trainer.history
 
-    @property
-    def vocab(self) -> AttributeVocab:
-        return self.trainer.vocab
-
     def train(self, steps: int | None = None, minutes: float | None = None, cpu_minutes: float | None = None,
               callback: Callback | None = None) -> None:
         self.trainer.train(steps=steps, minutes=minutes, cpu_minutes=cpu_minutes, callback=callback)
-
-    def save(self, path: Path) -> str:
-        return self.trainer.save(path)
-
-    def export(self, path: Path) -> str:
-        return self.trainer.export(path)
 
     def metrics(self) -> dict:
         """Images drawn and CPU seconds over the whole training (resumed runs included)."""

@@ -30,17 +30,6 @@ class MaskRun(RunBase):
 
     vocab = None  # no conditions: the palette's labels are read from the data, not from a vocabulary
 
-    def __init__(self, trainer):
-        self.trainer = trainer
-
-    @property
-    def step_count(self) -> int:
-        return self.trainer.step_count
-
-    @property
-    def batch_size(self) -> int:
-        return self.trainer.tc.batch_size
-
     @property
     def history(self) -> list[dict]:
         return self.trainer.history
@@ -60,17 +49,9 @@ class MaskRun(RunBase):
 
         self.trainer.train(steps=steps, minutes=minutes, callback=each, cpu_minutes=cpu_minutes)
 
-    def save(self, path: Path) -> str:
-        """The full training state (for --resume); returns the checkpoint's sha256."""
-        return self.trainer.save(path)
-
-    def export(self, path: Path) -> str:
-        """The net, its config and the palette, as `ml.masker.ProductMasker` loads them."""
-        return self.trainer.export(path)
-
     def config(self) -> dict:
         trainer = self.trainer
-        return {"model": asdict(trainer.config), "train": asdict(trainer.tc)}
+        return {"model": asdict(trainer.config), "train": asdict(trainer.train_config)}
 
 
 

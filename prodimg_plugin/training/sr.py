@@ -91,17 +91,10 @@ class SrRun(RunBase):
     vocab = None  # unconditional: no attributes
 
     def __init__(self, trainer, held_out: list[np.ndarray]):
-        self.trainer, self.held_out = trainer, held_out
+        super().__init__(trainer)
+        self.held_out = held_out
         self.history: list[dict[str, float]] = []
         self.held_out_figures: dict = {}  # measured when the weights are exported
-
-    @property
-    def step_count(self) -> int:
-        return self.trainer.step_count
-
-    @property
-    def batch_size(self) -> int:
-        return self.trainer.cfg.batch_size
 
     def train(self, steps: int | None = None, minutes: float | None = None, cpu_minutes: float | None = None,
               callback: Callback | None = None) -> None:
@@ -111,9 +104,6 @@ class SrRun(RunBase):
                 callback(step, {"l1": loss})
 
         self.trainer.train(steps=steps, minutes=minutes, cpu_minutes=cpu_minutes, callback=each)
-
-    def save(self, path: Path) -> str:
-        return self.trainer.save(path)
 
     def export(self, path: Path) -> str:
         """Score the net against bicubic on the held-out photos, then write the weights with those figures."""

@@ -3,29 +3,16 @@ import numpy as np
 import pytest
 import torch
 
-from bench.dcgan import DCGANConfig, DCGANTrainer
 from ml import gan_eval
-from ml.vocab import AttributeVocab
 
-COLOURS = {"red": (200, 30, 30), "green": (30, 160, 40), "blue": (30, 40, 200)}
+from bench.dcgan import DCGANConfig, DCGANTrainer
+from tests.ml.shapes import squares_and_bars
 
 
 @pytest.fixture(scope="module")
 def data():
     """240 16x12 images: a square or a bar in one of three colours, with pixel noise (as tests/ml/test_gan_eval)."""
-    rng = np.random.default_rng(0)
-    images, labels = [], {"category": [], "colour": []}
-    for i in range(240):
-        colour, category = list(COLOURS)[i % 3], ("square", "bar")[(i // 3) % 2]
-        im = np.full((16, 12, 3), 255, np.int64)
-        if category == "square":
-            im[4:12, 3:9] = COLOURS[colour]
-        else:
-            im[2:14, 5:7] = COLOURS[colour]
-        images.append(np.clip(im + rng.integers(-12, 12, im.shape), 0, 255).astype(np.uint8))
-        labels["category"].append(category), labels["colour"].append(colour)
-    vocab = AttributeVocab.build(labels)
-    return np.stack(images), np.array(vocab.encode_many(labels)), vocab
+    return squares_and_bars()
 
 
 def test_the_dcgan_baseline_trains_and_samples_every_condition(data):
