@@ -8,25 +8,17 @@ image admin, the photo-quality column and filters. A host with its own admin sit
 """
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
 
 from prodimg_plugin.admin.actions import HOST_ACTIONS, permission_check
-from prodimg_plugin.admin.html import generated_card, job_line
+from prodimg_plugin.admin.html import generated_panel
 from prodimg_plugin.admin.quality import QualityBandFilter, QualityReasonFilter, quality_column
 from prodimg_plugin.host import get_image_model, get_product_model, images_of_products
-from prodimg_plugin.models import GeneratedImage, ImageJob
 
-
-def generated_panel(image_ids, next_url: str):
-    generated = GeneratedImage.objects.filter(source_id__in=image_ids).select_related("source").order_by("-created_at")[:60]
-    recent = ImageJob.objects.filter(source_id__in=image_ids).order_by("-created_at")[:10]
-    cards = format_html_join("", "{}", ((generated_card(g, next_url),) for g in generated))
-    lines = format_html_join("", "{}", ((job_line(j),) for j in recent))
-    if not generated and not recent:
-        return format_html('<p class="help">{}</p>', "No AI images yet. Use the “Generate variants” action.")
-    return format_html('<div>{}</div><div style="margin-top:8px">{}</div>', cards, lines)
+_request: ContextVar = ContextVar("prodimg_admin_request", default=None)  # the page being rendered
 
 
 class ProdimgImageAdminMixin:
@@ -34,11 +26,43 @@ class ProdimgImageAdminMixin:
 
     actions = HOST_ACTIONS  # each needs a has_<permission>_permission method: added below, one per permission
 
+    def changeform_view(self, request, *args, **kwargs):
+        """Render the page here, with the request at hand: the panel shows review buttons to reviewers only."""
+        token = _request.set(request)
+        try:
+            response = super().changeform_view(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+            return response
+        finally:
+            _request.reset(token)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self._without_panel(request, super().get_readonly_fields(request, obj))
+
+    def get_fields(self, request, obj=None):
+        return self._without_panel(request, super().get_fields(request, obj))
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if self._sees_panel(request):
+            return fieldsets
+        return [(name, {**opts, "fields": self._without_panel(request, opts.get("fields", ()))})
+                for name, opts in fieldsets if tuple(opts.get("fields", ())) != ("prodimg_panel",)]
+
+    @staticmethod
+    def _sees_panel(request) -> bool:
+        """Unpublished images are shown only to users who may view generated images."""
+        return request.user.has_perm("prodimg_plugin.view_generatedimage")
+
+    def _without_panel(self, request, fields):
+        return fields if self._sees_panel(request) else tuple(f for f in fields if f != "prodimg_panel")
+
     @admin.display(description="AI images")
     def prodimg_panel(self, obj):
         if obj is None or obj.pk is None:
             return "—"
-        return generated_panel([obj.pk], self.prodimg_next(obj))
+        return generated_panel([obj.pk], self.prodimg_next(obj), _request.get())
 
     def prodimg_next(self, obj) -> str:
         """Where a review button on this page returns to: the page itself."""
@@ -57,7 +81,7 @@ class ProdimgProductAdminMixin(ProdimgImageAdminMixin):
         if obj is None or obj.pk is None:
             return "—"
         ids = list(images_of_products([obj]).values_list("pk", flat=True))
-        return generated_panel(ids, self.prodimg_next(obj))
+        return generated_panel(ids, self.prodimg_next(obj), _request.get())
 
 
 def extended_class(cls: type, mixin: type, photos: bool) -> type:

@@ -1,11 +1,16 @@
 """Small HTML fragments shared by prodimg's admin pages (thumbnails, status badges, review buttons)."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.core.files.storage import default_storage
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from prodimg_plugin.evaluation.base import num, pct
+from prodimg_plugin.generation.jobs import job_state
+from prodimg_plugin.models import GeneratedImage, ImageJob
 
 STATUS_COLOURS = {"pending": "#b26a00", "approved": "#1b7f3a", "rejected": "#a61b1b",
                   "queued": "#555", "running": "#1f5fa8", "succeeded": "#1b7f3a", "failed": "#a61b1b"}
@@ -23,9 +28,10 @@ def badge(status: str, label: str | None = None):
                        STATUS_COLOURS.get(status, "#555"), label or status)
 
 
-def review_buttons(generated, next_url: str):
-    """Approve / reject buttons that work inside another admin form (formaction, no nested <form>)."""
-    if generated.status != "pending":
+def review_buttons(generated, next_url: str, can_review: bool = True):
+    """Approve / reject buttons that work inside another admin form (formaction, no nested <form>); the status
+    alone for users who may not review."""
+    if generated.status != "pending" or not can_review:
         return badge(generated.status, generated.get_status_display())
     return format_html_join(" ", '<button type="submit" class="button" formmethod="post" formnovalidate '
                             'formaction="{}?next={}" name="prodimg_review" value="{}">{}</button>', [
@@ -34,14 +40,14 @@ def review_buttons(generated, next_url: str):
     ])
 
 
-def generated_card(generated, next_url: str):
+def generated_card(generated, next_url: str, can_review: bool = True):
     return format_html(
         '<div style="display:inline-block;margin:4px;padding:6px;border:1px solid #eee;text-align:center;'
         'vertical-align:top;width:130px">{}<div style="font-size:11px;margin:3px 0">{} · {}</div>'
         '<div style="font-size:11px;margin:3px 0" title="{}">{} {}</div>{}</div>',
         thumb(generated.image, 120, str(generated.params)), generated.get_kind_display(),
         generated.params.get("colour") or generated.params.get("mode", ""), "; ".join(generated.review_notes or []),
-        confidence_label(generated), needs_look_badge(generated), review_buttons(generated, next_url),
+        confidence_label(generated), needs_look_badge(generated), review_buttons(generated, next_url, can_review),
     )
 
 
@@ -85,10 +91,37 @@ def confidence_report(generated):
 
 
 def job_line(job):
+    """One job on a product's panel: its state in words; `data-prodimg-pending` tells the page to keep refreshing."""
     url = reverse("admin:prodimg_plugin_imagejob_change", args=[job.pk])
     error = format_html(' — <span style="color:#a61b1b">{}</span>', job.error) if job.error else ""
-    return format_html('<div><a href="{}">{} job #{}</a> {} {}%{}</div>', url, job.get_kind_display(), job.pk,
-                       badge(job.status), int(job.progress * 100), error)
+    return format_html('<div data-prodimg-job="{}" data-prodimg-pending="{}"><a href="{}">{} job #{}</a> {} {}{}</div>',
+                       job.pk, int(job_pending(job)), url, job.get_kind_display(), job.pk, badge(job.status),
+                       job_state(job), error)
+
+
+def job_pending(job) -> bool:
+    return job.status in ("queued", "running")
+
+
+PANEL_SCRIPT = "prodimg/admin-refresh.js"  # refreshes panels and the jobs list while jobs are unfinished
+
+
+def generated_panel(image_ids, next_url: str, request=None):
+    """The "AI images" panel of a product or image page: generated images with their review buttons (for users
+    who may review), and the recent jobs. It refreshes itself from `panel_url` while a job is unfinished."""
+    generated = GeneratedImage.objects.filter(source_id__in=image_ids).select_related("source").order_by("-created_at")[:60]
+    recent = ImageJob.objects.filter(source_id__in=image_ids).order_by("-created_at")[:10]
+    can_review = bool(request and request.user.has_perm("prodimg_plugin.review_generatedimage"))
+    cards = format_html_join("", "{}", ((generated_card(g, next_url, can_review),) for g in generated))
+    lines = format_html_join("", "{}", ((job_line(j),) for j in recent))
+    if not generated and not recent:
+        body = format_html('<p class="help">{}</p>', "No AI images yet. Use the “Generate variants” action.")
+    else:
+        body = format_html('<div>{}</div><div style="margin-top:8px">{}</div>', cards, lines)
+    url = reverse("admin:prodimg_plugin_generatedimage_panel") + "?" + urlencode(
+        {"images": ",".join(str(pk) for pk in image_ids), "next": next_url})
+    return format_html('<div data-prodimg-panel="{}">{}</div><script src="{}" defer></script>', url, body,
+                       static(PANEL_SCRIPT))
 
 
 def evaluation_line(report: dict | None) -> str:

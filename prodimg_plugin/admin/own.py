@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -13,15 +13,20 @@ from django.views.decorators.http import require_POST
 from prodimg_plugin import weights
 from prodimg_plugin.admin.actions import permission_check
 from prodimg_plugin.admin.html import (
+    PANEL_SCRIPT,
     badge,
     confidence_label,
     confidence_report,
     evaluation_line,
     evaluation_report,
+    generated_panel,
+    job_pending,
     needs_look_badge,
     thumb,
 )
 from prodimg_plugin.generation import review
+from prodimg_plugin.generation.jobs import job_state
+from prodimg_plugin.host import get_image_model
 from prodimg_plugin.models import GeneratedImage, ImageJob, ModelVersion
 
 
@@ -89,8 +94,26 @@ class GeneratedImageAdmin(admin.ModelAdmin):
         self.message_user(request, f"Rejected {queryset.count()} image(s).", messages.SUCCESS)
 
     def get_urls(self):
-        view = self.admin_site.admin_view(require_POST(self.review_view))
-        return [path("<int:pk>/review/<str:action>/", view, name="prodimg_plugin_generatedimage_review")] + super().get_urls()
+        review = self.admin_site.admin_view(require_POST(self.review_view))
+        panel = self.admin_site.admin_view(self.panel_view)
+        return [path("<int:pk>/review/<str:action>/", review, name="prodimg_plugin_generatedimage_review"),
+                path("panel/", panel, name="prodimg_plugin_generatedimage_panel")] + super().get_urls()
+
+    def panel_view(self, request):
+        """The "AI images" panel of some host images (`?images=<pk>,<pk>&next=<url>`), for the refresh script of
+        the page that shows it; only for users who may view generated images."""
+        if not request.user.has_perm("prodimg_plugin.view_generatedimage"):
+            raise PermissionDenied
+        pk_field, ids = get_image_model()._meta.pk, []
+        for text in request.GET.get("images", "").split(",")[:200]:
+            try:
+                ids.append(pk_field.to_python(text))
+            except ValidationError:
+                continue
+        next_url = request.GET.get("next", "")
+        if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+            next_url = ""
+        return HttpResponse(generated_panel(ids, next_url, request))
 
     def review_view(self, request, pk: int, action: str):
         """POST from the review buttons on the product and image pages (CSRF-checked by admin_view)."""
@@ -124,7 +147,7 @@ class ResultInline(admin.TabularInline):
 
 @admin.register(ImageJob)
 class ImageJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "status_badge", "progress_pct", "source", "attempts", "short_error", "created_by", "created_at")
+    list_display = ("id", "kind", "status_badge", "state", "source", "attempts", "short_error", "created_by", "created_at")
     list_filter = ("status", "kind", "created_at")
     readonly_fields = ("kind", "status", "source", "params", "progress", "error", "attempts", "max_attempts",
                        "created_by", "created_at", "enqueued_at", "started_at", "heartbeat_at", "finished_at", "worker")
@@ -135,13 +158,18 @@ class ImageJobAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    class Media:
+        js = [PANEL_SCRIPT]  # reloads the list while a job on it is unfinished
+
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
-        return badge(obj.status, obj.get_status_display())
+        return format_html('<span data-prodimg-pending="{}">{}</span>', int(job_pending(obj)),
+                           badge(obj.status, obj.get_status_display()))
 
     @admin.display(description="Progress")
-    def progress_pct(self, obj):
-        return f"{int(obj.progress * 100)}%"
+    def state(self, obj):
+        """Progress, a retry's time, or that the worker was lost and when the job will be retried."""
+        return job_state(obj)
 
     @admin.display(description="Error")
     def short_error(self, obj):

@@ -148,6 +148,27 @@ def worker_gone(job: ImageJob) -> bool:
     return False
 
 
+def job_state(job: ImageJob, now=None) -> str:
+    """What an admin should read about a job now: its progress, a retry's time, or that its worker was lost and
+    when the reaper (every minute) will hand it to another worker."""
+    now = now or timezone.now()
+    if job.status == ImageJob.Status.RUNNING and job.heartbeat_at and job.heartbeat_at < lease_cutoff(now):
+        retry_at = timezone.localtime(now + timedelta(minutes=1)).strftime("%H:%M")
+        if job.attempts >= job.max_attempts:
+            return f"Worker lost (no heartbeat since {_clock(job.heartbeat_at)}); out of attempts, will be marked failed"
+        return (f"Worker lost (no heartbeat since {_clock(job.heartbeat_at)}), will be retried at {retry_at} "
+                f"(attempt {job.attempts + 1} of {job.max_attempts})")
+    if job.status == ImageJob.Status.RUNNING:
+        return f"Running {int(job.progress * 100)} %"
+    if job.status == ImageJob.Status.QUEUED and job.not_before and job.not_before > now:
+        return f"Retrying at {_clock(job.not_before)} (attempt {job.attempts + 1} of {job.max_attempts})"
+    return job.get_status_display()
+
+
+def _clock(moment) -> str:
+    return timezone.localtime(moment).strftime("%H:%M")
+
+
 def _claim(job_id: int) -> str | None:
     """Take the job with a conditional UPDATE: queued and due, or running with a lapsed lease."""
     now = timezone.now()

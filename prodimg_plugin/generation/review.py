@@ -16,6 +16,9 @@ def reject(generated: GeneratedImage, user=None) -> GeneratedImage:
 
 
 def _set_status(generated, status, user, signal) -> GeneratedImage:
+    """Idempotent: an image already in `status` is left as it is (no second review, no second signal)."""
+    if generated.status == status:
+        return generated
     generated.status = status
     generated.reviewed_by = user if getattr(user, "is_authenticated", False) else None
     generated.reviewed_at = timezone.now()
