@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: shop_demo is not installed
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "fashion-product-images"
 SMALL_ENHANCE = {"target_size": [225, 300], "rendition_sizes": [[150, 200]], "rendition_formats": ["webp", "jpeg"]}

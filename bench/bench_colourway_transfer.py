@@ -1,7 +1,7 @@
 """Compare the two colourway transfers (`VariantGenerator.colourways(transfer=...)`): "chroma" and "affine".
 
     .venv/bin/python bench/bench_colourway_transfer.py --gan /tmp/b3/gan/gan.safetensors \\
-        --evaluator /tmp/b3/eval/evaluator.safetensors --demo-gan shop_demo/weights/gan.safetensors
+        --evaluator /tmp/b3/eval/evaluator.safetensors --demo-gan prodimg_plugin/bundled/gan.safetensors
 
 - Demo renderer (ground truth): products re-rendered in the target colour (same kind, pattern and seed) are
   what a perfect colourway looks like; RMSE to them over the image and in a 3-px band around the product's edge
@@ -65,7 +65,7 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--gan", type=Path, required=True, help="GAN trained on the real catalogue (bench_gan.py)")
     p.add_argument("--evaluator", type=Path, required=True, help="evaluator of the same vocabulary (bench_gan_eval)")
-    p.add_argument("--demo-gan", type=Path, default=Path("shop_demo/weights/gan.safetensors"))
+    p.add_argument("--demo-gan", type=Path, default=Path("prodimg_plugin/bundled/gan.safetensors"))
     p.add_argument("--data", type=Path, default=DATA)
     p.add_argument("--rendered", type=int, default=24, help="demo products (x 3 colourways)")
     p.add_argument("--photos", type=int, default=80, help="held-out real photos (x 3 colourways)")

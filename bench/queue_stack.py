@@ -21,6 +21,8 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: shop_demo is not installed
+
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = ("postgres-redis", "sqlite-orm")
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"

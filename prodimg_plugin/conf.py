@@ -9,10 +9,15 @@ Values are looked up on first use and forgotten when Django's `setting_changed` 
 from __future__ import annotations
 
 from importlib import import_module
+from pathlib import Path
 
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
+
+# Starter models shipped with the plugin, made by its own commands on the demo shop's procedural drawings (see its
+# README.md): enough to try every feature, not trained on a real shop's photos.
+BUNDLED_STARTER_MODELS = Path(__file__).resolve().parent / "bundled"
 
 DEFAULTS = {
     # binding to the host shop
@@ -23,7 +28,8 @@ DEFAULTS = {
     "EXTEND_ADMIN": True,  # add prodimg's actions and panels to the host's registered admins
     # models
     "DEVICE": "auto",  # "auto" (GPU when present), "cpu" or "cuda"
-    "BUNDLED_WEIGHTS_DIR": None,  # folder of default weights (<kind>.safetensors) used until one is trained
+    "BUNDLED_WEIGHTS_DIR": None,  # folder of weights (<kind>.safetensors) registered when a kind has none active;
+    # None: nothing is registered behind the operator's back (`prodimg_setup --bundled` installs the starters)
     "WEIGHTS_UPLOAD_TO": "prodimg/models/",
     "TORCH_THREADS": None,  # threads per worker process; None lets torch decide
     # generation

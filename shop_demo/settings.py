@@ -10,6 +10,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from prodimg_plugin.conf import BUNDLED_STARTER_MODELS
+
 # NumPy's BLAS would start a thread per core for every small matrix the recommender touches; on a few shared
 # cores that costs far more than it gains (a 319x319 Cholesky: 80 ms threaded, 11 ms single-threaded on the
 # busy 2-core test machine). Set before anything imports numpy; an explicit environment value wins.
@@ -152,8 +154,8 @@ PRODIMG = {
     "ATTRIBUTES": "shop_demo.catalog.prodimg_hooks.attributes",
     # an approved enhanced photo becomes the product's main image
     "ON_ENHANCED_APPROVED": "shop_demo.catalog.prodimg_hooks.make_enhanced_main_image",
-    # default weights made by `manage.py prodimg_train` on the demo catalogue (see shop_demo/weights/README.md)
-    "BUNDLED_WEIGHTS_DIR": BASE_DIR / "shop_demo" / "weights",
+    # default weights made by `manage.py prodimg_train` on the demo catalogue (see prodimg_plugin/bundled/README.md)
+    "BUNDLED_WEIGHTS_DIR": BUNDLED_STARTER_MODELS,  # the plugin's starter models (trained on this demo's drawings)
 }
 
 # operators (and the fault tests) can adjust PRODIMG without editing this file: a JSON object merged over it

@@ -123,3 +123,21 @@ def register_evaluator(path: Path, metrics: dict, say) -> None:
 def _command_line() -> str:
     """The command that is running, as recorded on a ModelVersion."""
     return "manage.py " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["prodimg_eval"] else "manage.py prodimg_eval"
+
+
+def train_evaluator(path: Path, cpu_minutes: float, seed: int = 0, command: str = "", on_step=None):
+    """Train the evaluator classifier on the whole catalogue (64x48) within `cpu_minutes` of this process's CPU
+    time, write it to `path` and make it the active evaluator (it scores every generated image from now on)."""
+    data = datasets.from_catalogue(64, 48, 3)
+    if len(data.images) == 0:
+        raise EvaluationError("no readable product photos to train the evaluator on")
+    vocab = AttributeVocab.build(data.labels, min_count=2, max_values=48)
+    idx = np.array(vocab.encode_many(data.labels)) if data.labels else np.zeros((len(data.images), 0))
+    model = evaluator_train.train_classifier(data.images, idx, vocab, epochs=None, cpu_minutes=cpu_minutes,
+                                             seed=seed, callback=on_step)
+    evaluator_train.export(model, vocab, path)
+    _, meta = checkpoint.load(path)
+    return weights.register_weights(
+        ModelVersion.Kind.EVALUATOR, Path(path).read_bytes(), name=f"evaluator on {len(data.images)} photos",
+        config={"model": meta["config"], "vocab": meta["vocab"]},
+        metrics={"train_images": len(data.images), "cpu_minutes": cpu_minutes}, command=command)
