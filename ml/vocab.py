@@ -98,3 +98,8 @@ def category_attribute(names) -> str | None:
     by_name = {n.lower(): n for n in names}
     exact = next((by_name[n] for n in CATEGORY_NAMES if n in by_name), None)
     return exact or next((n for n in names if "category" in n.lower() or "type" in n.lower()), None)
+
+
+def display_name(value) -> str:
+    """A value as a person reads it: "navy-blue" -> "Navy Blue", "articleType" stays "ArticleType"."""
+    return str(value).replace("-", " ").replace("_", " ").title()

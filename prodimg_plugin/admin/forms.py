@@ -4,7 +4,7 @@ from __future__ import annotations
 from django import forms
 from django.core.validators import MaxValueValidator
 
-from prodimg_plugin.admin.html import shown_value
+from ml.vocab import display_name
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.generation import backgrounds
 
@@ -67,8 +67,8 @@ class EditAttributesForm(forms.Form):
             allowed = ", ".join(values).replace("%", "%%")
             invalid = f"%(value)s is not a {attribute} the model knows; allowed: {allowed}."
             self.fields[attribute] = forms.ChoiceField(
-                label=shown_value(attribute), initial=KEEP_AS_IT_IS, required=False,
-                choices=[(KEEP_AS_IT_IS, "keep as it is")] + [(v, shown_value(v)) for v in values],
+                label=display_name(attribute), initial=KEEP_AS_IT_IS, required=False,
+                choices=[(KEEP_AS_IT_IS, "keep as it is")] + [(v, display_name(v)) for v in values],
                 error_messages={"invalid_choice": invalid},
             )
 

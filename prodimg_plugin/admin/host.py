@@ -14,7 +14,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from prodimg_plugin.admin.actions import HOST_ACTIONS, permission_check
-from prodimg_plugin.admin.html import generated_panel
+from prodimg_plugin.admin.panel import generated_panel
 from prodimg_plugin.admin.quality import QualityBandFilter, QualityReasonFilter, quality_column
 from prodimg_plugin.host import get_image_model, get_product_model, images_of_products
 

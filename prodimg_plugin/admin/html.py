@@ -1,16 +1,12 @@
 """Small HTML fragments shared by prodimg's admin pages (thumbnails, status badges, review buttons)."""
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.core.files.storage import default_storage
-from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from ml.vocab import display_name
 from prodimg_plugin.evaluation.base import num, pct
-from prodimg_plugin.generation.jobs import job_state
-from prodimg_plugin.models import GeneratedImage, ImageJob
 
 STATUS_COLOURS = {"pending": "#b26a00", "approved": "#1b7f3a", "rejected": "#a61b1b",
                   "queued": "#555", "running": "#1f5fa8", "succeeded": "#1b7f3a", "failed": "#a61b1b"}
@@ -58,12 +54,7 @@ def confidence_label(generated) -> str:
         return "—"
     checked = (generated.params or {}).get("checked") or {}
     weakest = min(checked.values(), key=lambda c: c.get("probability", 1.0), default=None)
-    return f"{shown_value(weakest['value']) if weakest else 'Confidence'}: {pct(generated.confidence)}"
-
-
-def shown_value(value) -> str:
-    """An attribute value as a reviewer reads it: "navy-blue" -> "Navy Blue"."""
-    return str(value).replace("-", " ").replace("_", " ").title()
+    return f"{display_name(weakest['value']) if weakest else 'Confidence'}: {pct(generated.confidence)}"
 
 
 def needs_look_badge(generated):
@@ -78,7 +69,7 @@ def confidence_report(generated):
     """The review page's figures: confidence per asked-for value, how much of the product changed, ΔE00 outside
     it, and why the image needs a look."""
     checked = (generated.params or {}).get("checked") or {}
-    rows = [(f"{a}: {shown_value(c['value'])}", f"{pct(c['probability'])} (evaluator)")
+    rows = [(f"{a}: {display_name(c['value'])}", f"{pct(c['probability'])} (evaluator)")
             for a, c in checked.items()]
     rows += [("Confidence (lowest)", pct(generated.confidence)),
              ("Share of the product changed", pct(generated.mask_changed)),
@@ -88,40 +79,6 @@ def confidence_report(generated):
     notes = format_html_join("", "<li>{}</li>", ((n,) for n in generated.review_notes or []))
     return format_html('<div>{}</div><table>{}</table><ul style="margin:4px 0 0 16px">{}</ul>',
                        needs_look_badge(generated), table, notes)
-
-
-def job_line(job):
-    """One job on a product's panel: its state in words; `data-prodimg-pending` tells the page to keep refreshing."""
-    url = reverse("admin:prodimg_plugin_imagejob_change", args=[job.pk])
-    error = format_html(' — <span style="color:#a61b1b">{}</span>', job.error) if job.error else ""
-    return format_html('<div data-prodimg-job="{}" data-prodimg-pending="{}"><a href="{}">{} job #{}</a> {} {}{}</div>',
-                       job.pk, int(job_pending(job)), url, job.get_kind_display(), job.pk, badge(job.status),
-                       job_state(job), error)
-
-
-def job_pending(job) -> bool:
-    return job.status in ("queued", "running")
-
-
-PANEL_SCRIPT = "prodimg/admin-refresh.js"  # refreshes panels and the jobs list while jobs are unfinished
-
-
-def generated_panel(image_ids, next_url: str, request=None):
-    """The "AI images" panel of a product or image page: generated images with their review buttons (for users
-    who may review), and the recent jobs. It refreshes itself from `panel_url` while a job is unfinished."""
-    generated = GeneratedImage.objects.filter(source_id__in=image_ids).select_related("source").order_by("-created_at")[:60]
-    recent = ImageJob.objects.filter(source_id__in=image_ids).order_by("-created_at")[:10]
-    can_review = bool(request and request.user.has_perm("prodimg_plugin.review_generatedimage"))
-    cards = format_html_join("", "{}", ((generated_card(g, next_url, can_review),) for g in generated))
-    lines = format_html_join("", "{}", ((job_line(j),) for j in recent))
-    if not generated and not recent:
-        body = format_html('<p class="help">{}</p>', "No AI images yet. Use the “Generate variants” action.")
-    else:
-        body = format_html('<div>{}</div><div style="margin-top:8px">{}</div>', cards, lines)
-    url = reverse("admin:prodimg_plugin_generatedimage_panel") + "?" + urlencode(
-        {"images": ",".join(str(pk) for pk in image_ids), "next": next_url})
-    return format_html('<div data-prodimg-panel="{}">{}</div><script src="{}" defer></script>', url, body,
-                       static(PANEL_SCRIPT))
 
 
 def evaluation_line(report: dict | None) -> str:

@@ -13,17 +13,15 @@ from django.views.decorators.http import require_POST
 from prodimg_plugin import weights
 from prodimg_plugin.admin.actions import permission_check
 from prodimg_plugin.admin.html import (
-    PANEL_SCRIPT,
     badge,
     confidence_label,
     confidence_report,
     evaluation_line,
     evaluation_report,
-    generated_panel,
-    job_pending,
     needs_look_badge,
     thumb,
 )
+from prodimg_plugin.admin.panel import PANEL_SCRIPT, generated_panel, job_pending
 from prodimg_plugin.generation import review
 from prodimg_plugin.generation.jobs import job_state
 from prodimg_plugin.host import get_image_model
