@@ -37,6 +37,8 @@ DEFAULTS = {
     "VARIANTS_MAX_COUNT": 12,
     "VARIANT_MODES": ["colourways", "design"],
     "GENERATED_UPLOAD_TO": "prodimg/generated/",
+    "PRIVATE_STORAGE": None,  # STORAGES alias for unpublished (pending, rejected) files; None: <MEDIA_ROOT>-prodimg-private
+    # beside MEDIA_ROOT, not served; approved files are copied to STORAGES["default"] (prodimg_plugin.storage)
     "OUTPUT_FORMAT": "PNG",
     # quality and enhancement
     "ENHANCE": {},  # overrides of ml.enhance.EnhanceConfig, e.g. {"white_backdrop": False, "target_size": [600, 800],

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from prodimg_plugin.conf import image_model_label, prodimg_settings
+from prodimg_plugin.storage import review_storage
 
 
 def weights_upload_to(instance: "ModelVersion", filename: str) -> str:
@@ -131,7 +132,8 @@ class GeneratedImage(models.Model):
     slot = models.PositiveIntegerField(default=0, help_text=_("Position within its job; a job fills each slot once."))
     kind = models.CharField(max_length=20, choices=Kind.choices, db_index=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
-    image = models.ImageField(upload_to=generated_upload_to, max_length=300, width_field="width", height_field="height")
+    image = models.ImageField(upload_to=generated_upload_to, max_length=300, width_field="width", height_field="height",
+                              storage=review_storage)  # private until approved (prodimg_plugin.storage)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     params = models.JSONField(default=dict, blank=True)

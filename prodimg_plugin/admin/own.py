@@ -1,9 +1,12 @@
 """Admin pages of prodimg's own models: generated images (review), jobs, model versions."""
 from __future__ import annotations
 
+import mimetypes
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, HttpResponseRedirect
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -95,7 +98,21 @@ class GeneratedImageAdmin(admin.ModelAdmin):
         review = self.admin_site.admin_view(require_POST(self.review_view))
         panel = self.admin_site.admin_view(self.panel_view)
         return [path("<int:pk>/review/<str:action>/", review, name="prodimg_plugin_generatedimage_review"),
-                path("panel/", panel, name="prodimg_plugin_generatedimage_panel")] + super().get_urls()
+                path("panel/", panel, name="prodimg_plugin_generatedimage_panel"),
+                path("file/<path:name>", self.admin_site.admin_view(self.file_view),
+                     name="prodimg_plugin_generatedimage_file")] + super().get_urls()
+
+    def file_view(self, request, name: str):
+        """An unpublished generated file (image or rendition), for users who may view generated images only."""
+        if not request.user.has_perm("prodimg_plugin.view_generatedimage"):
+            raise PermissionDenied
+        known = GeneratedImage.objects.filter(Q(image=name) | Q(renditions__icontains=f'"{name}"')).exists()
+        storage = GeneratedImage._meta.get_field("image").storage
+        if not known or not storage.exists(name):
+            raise Http404("No such generated file.")
+        response = FileResponse(storage.open(name, "rb"), content_type=mimetypes.guess_type(name)[0])
+        response["Cache-Control"] = "private, max-age=300"
+        return response
 
     def panel_view(self, request):
         """The "AI images" panel of some host images (`?images=<pk>,<pk>&next=<url>`), for the refresh script of

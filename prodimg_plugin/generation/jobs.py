@@ -297,19 +297,18 @@ def _delete_files(generated: list[GeneratedImage]) -> None:
 
 def delete_unreferenced_files(job: ImageJob) -> list[str]:
     """Delete files in the job's folder that no GeneratedImage row references; returns their names."""
-    from django.core.files.storage import default_storage
-
     from prodimg_plugin.models import job_folder
 
+    storage = GeneratedImage._meta.get_field("image").storage
     folder = job_folder(RESULT_KIND[job.kind], job.pk)
     try:
-        _, files = default_storage.listdir(folder)
+        _, files = storage.listdir(folder)
     except (FileNotFoundError, NotImplementedError, OSError):
         return []
     kept = set(GeneratedImage.objects.filter(job=job).values_list("image", flat=True))
     stale = [folder + f for f in files if folder + f not in kept]
     for name in stale:
-        default_storage.delete(name)
+        storage.delete(name)
     return stale
 
 

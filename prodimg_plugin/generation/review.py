@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from prodimg_plugin import signals
 from prodimg_plugin.models import GeneratedImage
+from prodimg_plugin.storage import publish, unpublish
 
 
 def approve(generated: GeneratedImage, user=None) -> GeneratedImage:
@@ -19,6 +20,11 @@ def _set_status(generated, status, user, signal) -> GeneratedImage:
     """Idempotent: an image already in `status` is left as it is (no second review, no second signal)."""
     if generated.status == status:
         return generated
+    files = [generated.image.name, *(generated.renditions or {}).values()]
+    if status == GeneratedImage.Status.APPROVED:
+        publish(files)  # shoppers may fetch it now
+    elif generated.status == GeneratedImage.Status.APPROVED:
+        unpublish(files)
     generated.status = status
     generated.reviewed_by = user if getattr(user, "is_authenticated", False) else None
     generated.reviewed_at = timezone.now()

@@ -16,6 +16,7 @@ from prodimg_plugin import signals
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.host import attributes_of, get_image_model, image_file, product_id_of
 from prodimg_plugin.models import GeneratedImage
+from prodimg_plugin.storage import public_url
 from prodimg_plugin.storefront.context import Candidate, generated_key, source_key
 
 
@@ -81,7 +82,7 @@ def _original(image, product) -> Candidate:
 
 def _generated(generated: GeneratedImage, product) -> Candidate:
     return Candidate(generated_key(generated.pk), generated.source_id, generated.pk, generated.kind,
-                     generated.image.url, generated.width, generated.height, str(product),
+                     public_url(generated.image.name), generated.width, generated.height, str(product),
                      generated_attributes(generated))
 
 

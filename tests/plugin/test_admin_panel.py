@@ -104,3 +104,39 @@ def test_approve_and_reject_are_idempotent(product_image):
     review.reject(generated)
     review.reject(generated)
     assert GeneratedImage.objects.get(pk=generated.pk).status == "rejected"
+
+
+def test_unpublished_files_are_private_and_served_only_to_viewers(client, settings, product_image,
+                                                                  staff_without_perms, staff_with_perms):
+    from pathlib import Path
+
+    generated = make_generated(product_image, "green", (40, 112, 62), status="pending")
+    name = generated.image.name
+    assert not (Path(settings.MEDIA_ROOT) / name).exists()  # nothing under the public MEDIA_ROOT
+    url = generated.image.url
+    assert url == reverse("admin:prodimg_plugin_generatedimage_file", args=[name])
+    assert client.get(url).status_code == 302  # to the admin login
+    client.force_login(staff_without_perms)
+    assert client.get(url).status_code == 403
+    client.force_login(staff_with_perms)
+    response = client.get(url)
+    assert response.status_code == 200 and b"".join(response.streaming_content)[:4] == b"\x89PNG"
+    assert client.get(reverse("admin:prodimg_plugin_generatedimage_file",
+                              args=["prodimg/generated/../../etc/passwd"])).status_code == 404
+
+
+def test_approval_publishes_the_files_and_rejection_withdraws_them(settings, product_image):
+    from pathlib import Path
+
+    from prodimg_plugin.storefront import candidates
+
+    generated = make_generated(product_image, "green", (40, 112, 62), status="pending")
+    public = Path(settings.MEDIA_ROOT) / generated.image.name
+    review.approve(generated)
+    assert public.is_file()
+    shown = [c for c in candidates.build(product_image.product) if c.generated_id == generated.pk]
+    assert shown and shown[0].url == settings.MEDIA_URL + generated.image.name
+    assert GeneratedImage.objects.get(pk=generated.pk).image.url == shown[0].url
+    review.reject(GeneratedImage.objects.get(pk=generated.pk))
+    assert not public.exists() and GeneratedImage.objects.get(pk=generated.pk).image.storage.exists(
+        generated.image.name)  # the private file stays until a purge

@@ -18,6 +18,7 @@ from django.core.management import call_command
 from prodimg_plugin.generation import jobs, review
 from prodimg_plugin.generation.params import variant_params
 from prodimg_plugin.models import GeneratedImage, ImageJob, job_folder
+from prodimg_plugin.storage import private_storage
 from prodimg_plugin.upkeep import purge
 
 from tests.plugin.processes import free_port
@@ -55,11 +56,15 @@ def s3_backend(request, monkeypatch) -> dict:
                                                                                 '(pip install -e ".[test]")'))])
 def other_storage(request, settings, monkeypatch):
     """Every file of the test (sources, weights, results) lives in that storage; set before any fixture writes."""
-    backend = s3_backend(request, monkeypatch) if request.param == "s3" else {
-        "BACKEND": "django.core.files.storage.InMemoryStorage"}
-    settings.STORAGES = {**settings.STORAGES, "default": backend}
-    settings.PRODIMG = {**settings.PRODIMG, "PURGE_GRACE_SECONDS": 0, "PURGE_REJECTED_AFTER_DAYS": 0}
-    assert GeneratedImage._meta.get_field("image").storage.__class__.__name__ == backend["BACKEND"].rsplit(".", 1)[1]
+    def backend():
+        return s3_backend(request, monkeypatch) if request.param == "s3" else {
+            "BACKEND": "django.core.files.storage.InMemoryStorage"}
+
+    public, private = backend(), backend()  # two buckets: unpublished generated images in the private one
+    settings.STORAGES = {**settings.STORAGES, "default": public, "prodimg_private": private}
+    settings.PRODIMG = {**settings.PRODIMG, "PURGE_GRACE_SECONDS": 0, "PURGE_REJECTED_AFTER_DAYS": 0,
+                        "PRIVATE_STORAGE": "prodimg_private"}
+    assert private_storage().__class__.__name__ == private["BACKEND"].rsplit(".", 1)[1]
     yield
     assert not any(p.is_file() for p in Path(settings.MEDIA_ROOT).rglob("*"))  # nothing reached the disk
 
@@ -70,7 +75,8 @@ def generate(images, count=2) -> list[ImageJob]:
 
 
 def stored(name: str) -> bool:
-    return bool(name) and default_storage.exists(name)
+    """In either storage: the public one, or the private one of unpublished generated images."""
+    return bool(name) and (default_storage.exists(name) or private_storage().exists(name))
 
 
 def test_variants_review_and_purge_work_on_another_storage(gan_version, three_images):
@@ -78,9 +84,11 @@ def test_variants_review_and_purge_work_on_another_storage(gan_version, three_im
     assert {j.status for j in generate(three_images)} == {"succeeded"}
     approved, rejected, *_ = GeneratedImage.objects.order_by("pk")
     assert all(stored(g.image.name) for g in GeneratedImage.objects.all())
-    with default_storage.open(approved.image.name) as fh:
+    assert not default_storage.exists(approved.image.name)  # private until approved
+    with approved.image.open("rb") as fh:
         assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
     review.approve(approved)
+    assert default_storage.exists(approved.image.name)  # published
     review.reject(rejected)
     orphan = default_storage.save(job_folder("variant", 999) + "left-by-a-killed-job.png", ContentFile(b"x"))
 
@@ -97,7 +105,7 @@ def test_a_retry_cleans_its_job_folder_on_another_storage(gan_version, product_i
     stale = default_storage.save(job_folder("variant", job.pk) + "attempt-1-0.png", ContentFile(b"half written"))
 
     assert jobs.run_job(job.pk).status == "succeeded"
-    _, files = default_storage.listdir(job_folder("variant", job.pk))
+    _, files = GeneratedImage._meta.get_field("image").storage.listdir(job_folder("variant", job.pk))
     assert not stored(stale)
     assert sorted(job_folder("variant", job.pk) + f for f in files) == sorted(
         GeneratedImage.objects.filter(job=job).values_list("image", flat=True))
