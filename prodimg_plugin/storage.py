@@ -68,6 +68,11 @@ class ReviewStorage(Storage):
             dirs.update(d), files.update(f)
         return sorted(dirs), sorted(files)
 
+    def path(self, name):
+        """A local path, for storages that have one (filesystem); the private copy first."""
+        store = private_storage()
+        return store.path(name) if store.exists(name) else default_storage.path(name)
+
     def get_modified_time(self, name):
         store = private_storage()
         return store.get_modified_time(name) if store.exists(name) else default_storage.get_modified_time(name)

@@ -52,3 +52,4 @@ def make_user(username: str, staff: bool = False, superuser: bool = False, perms
         app_label, codename = perm.split(".")
         user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
     return User.objects.get(pk=user.pk)  # fresh: no stale permission cache
+

@@ -127,4 +127,5 @@ def test_a_fresh_project_follows_the_readme_and_runs_a_job(wheel, tmp_path):
     assert "procedural drawings" in run([*manage, "prodimg_setup", "--bundled"], cwd=project, env=env)
     out = run([*manage, "shell", "-c", textwrap.dedent(ONE_JOB)], cwd=project, env=env)
     assert "JOB succeeded" in out, out
-    assert len(list((project / "media" / "prodimg" / "generated").rglob("*.png"))) == 2
+    assert len(list((project / "media-prodimg-private" / "prodimg" / "generated").rglob("*.png"))) == 2
+    assert not (project / "media" / "prodimg" / "generated").exists()  # pending review: not public

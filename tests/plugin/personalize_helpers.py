@@ -5,6 +5,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from prodimg_plugin.models import GeneratedImage
+from prodimg_plugin.storage import publish
 
 from tests.factories import make_image, make_product_image, png_bytes
 
@@ -21,6 +22,8 @@ def make_generated(source, colour: str, rgb, status: str = "approved", kind: str
     generated = GeneratedImage(source=source, kind=kind, status=status, seed=0,
                                params={"mode": "colourway", "attribute": "colour", "colour": colour})
     generated.image.save(f"{colour}.png", ContentFile(png_bytes(make_image(size=(30, 40), colour=rgb))), save=True)
+    if status == "approved":
+        publish([generated.image.name])  # what review.approve does: approved files are public
     return generated
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from django.db import connection
 
+from tests.files import stored_files
+
 ROOT = Path(__file__).resolve().parents[2]
 
 __all__ = ["ROOT", "RedisServer", "database_url", "generated_files", "kill", "start_qcluster", "stop",
@@ -89,9 +91,7 @@ def stop(proc: subprocess.Popen, timeout: float = 15) -> None:
 
 def generated_files(media_root) -> set[str]:
     """Storage names of the files under the generated-images folder of a FileSystemStorage at `media_root`."""
-    root = Path(media_root)
-    folder = root / "prodimg" / "generated"
-    return {str(p.relative_to(root)) for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
+    return set(stored_files(media_root, "prodimg/generated"))
 
 
 def free_port() -> int:

@@ -24,7 +24,8 @@ def test_post_variants_answers_202_with_jobs_and_the_job_reports_results(
     job_id = response.json()["jobs"][0]["id"]
     detail = api.get(f"/api/prodimg/jobs/{job_id}/").json()
     assert detail["status"] == "succeeded" and detail["progress"] == 1.0 and detail["error"] == ""
-    assert len(detail["results"]) == 2 and detail["results"][0]["image"].startswith("http://testserver/media/")
+    assert len(detail["results"]) == 2 and detail["results"][0]["image"].startswith(
+        "http://testserver/admin/prodimg_plugin/generatedimage/file/")  # pending review: private
 
 
 @pytest.mark.parametrize("payload, field", [

@@ -11,6 +11,7 @@ from prodimg_plugin.generation import jobs, review
 from prodimg_plugin.models import GeneratedImage, ImageFeatures, ImageJob, QualityScore
 
 from tests.factories import make_product_image
+from tests.files import stored_files
 from tests.plugin.quality_helpers import bad_files, odd_but_valid, photos, set_file, small_enhancement
 
 pytestmark = pytest.mark.django_db
@@ -34,8 +35,7 @@ def purge(*args) -> str:
 
 
 def files(settings) -> set[str]:
-    root = Path(settings.MEDIA_ROOT) / "prodimg"
-    return {str(p.relative_to(settings.MEDIA_ROOT)) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+    return set(stored_files(settings.MEDIA_ROOT))
 
 
 def enhanced_per_image() -> dict[int, int]:
@@ -171,7 +171,7 @@ def test_edits_need_a_target_and_embeddings_are_computed_once():
 
 def age(settings, name: str, days: int = 2) -> None:
     then = time.time() - days * 86400
-    os.utime(Path(settings.MEDIA_ROOT) / name, (then, then))
+    os.utime(stored_files(settings.MEDIA_ROOT)[name], (then, then))
 
 
 def test_purge_dry_run_lists_and_changes_nothing_then_purge_removes(settings):

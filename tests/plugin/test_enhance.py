@@ -8,6 +8,7 @@ from prodimg_plugin.generation import jobs, review
 from prodimg_plugin.models import GeneratedImage, ImageJob
 
 from tests.factories import make_image, make_product_image
+from tests.files import stored_files
 from tests.plugin.quality_helpers import grey_off_centre, small_enhancement
 
 pytestmark = pytest.mark.django_db
@@ -18,10 +19,7 @@ def enhance_job(image):
 
 
 def storage_files(settings, folder="prodimg") -> list:
-    from pathlib import Path
-
-    root = Path(settings.MEDIA_ROOT) / folder
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    return sorted(stored_files(settings.MEDIA_ROOT, folder).values())
 
 
 def test_enhanced_image_is_white_centred_target_sized_with_renditions(settings):

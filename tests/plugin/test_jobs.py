@@ -7,14 +7,13 @@ from prodimg_plugin.generation import jobs
 from prodimg_plugin.generation.params import variant_params
 from prodimg_plugin.models import GeneratedImage, ImageJob
 
+from tests.files import stored_files
+
 pytestmark = pytest.mark.django_db
 
 
 def media_files(settings):
-    from pathlib import Path
-
-    root = Path(settings.MEDIA_ROOT) / "prodimg" / "generated"
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    return sorted(stored_files(settings.MEDIA_ROOT, "prodimg/generated").values())
 
 
 def new_job(image, **params):
