@@ -1,5 +1,6 @@
 """What a recommender is given and returns: the candidate images of a product, the shopper a choice is made for,
-a ranked answer, and the outcome of a decision; and the keys that name a candidate image ("s12", "g5").
+a ranked answer, and the outcome of a decision; and the keys that name a candidate image ("s12", "g5"; an original
+photo's key carries the host's id as it is, whatever its type: "s6f1c1d2e-7a3b-...", "sSKU-12").
 
 Recommenders import these from `prodimg_plugin.storefront.recommenders`, which re-exports them.
 """
@@ -7,7 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
+from typing import Any, Callable
+
+from django.core.exceptions import ValidationError
+
+from prodimg_plugin.host import clean_key, get_image_model
 
 
 @dataclass
@@ -15,7 +20,7 @@ class Candidate:
     """One image a shopper may be shown for a product: an original photo or an approved generated image."""
 
     key: str  # "s<id>" for the host's product image, "g<id>" for a GeneratedImage
-    source_id: int  # the host image (for a generated image: the photo it was made from)
+    source_id: Any  # the host image's id, of its primary key's type (for a generated image: the photo it was made from)
     generated_id: int | None
     kind: str  # "original", or the GeneratedImage kind: "variant", "edit", "enhanced"
     url: str
@@ -84,8 +89,16 @@ def generated_key(generated_id) -> str:
     return f"g{generated_id}"
 
 
-def parse_key(key: str) -> tuple[str, int]:
-    """("s" | "g", id) of a candidate key; ValueError for anything else."""
-    if len(key) < 2 or key[0] not in "sg" or not key[1:].isdigit():
+def parse_key(key: str) -> tuple[str, Any]:
+    """("s", the host image's id) or ("g", the generated image's int id) of a candidate key; ValueError for anything
+    else. The host's id is parsed by its primary key field (an int, a UUID or a string)."""
+    if not isinstance(key, str) or len(key) < 2 or key[0] not in "sg":
         raise ValueError(f"not a candidate key: {key!r}")
-    return key[0], int(key[1:])
+    if key[0] == "g":
+        if not key[1:].isdigit():
+            raise ValueError(f"not a candidate key: {key!r}")
+        return "g", int(key[1:])
+    try:
+        return "s", clean_key(get_image_model(), key[1:])
+    except ValidationError as exc:
+        raise ValueError(f"not a candidate key: {key!r} ({' '.join(exc.messages)})") from None
