@@ -8,10 +8,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ml.checkpoint import CheckpointError
+from prodimg_plugin.api.answers import rate_limited, unavailable
 from prodimg_plugin.api.fields import image_key
 from prodimg_plugin.api.permissions import StaffWithPerm
 from prodimg_plugin.api.serializers import ImageJobSerializer
-from prodimg_plugin.api.views import rate_limited, unavailable
 from prodimg_plugin.generation import jobs
 from prodimg_plugin.generation import params as job_params
 from prodimg_plugin.generation.limits import RateLimited

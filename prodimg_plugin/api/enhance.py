@@ -7,10 +7,10 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from prodimg_plugin.api.answers import rate_limited
 from prodimg_plugin.api.fields import image_key
 from prodimg_plugin.api.permissions import StaffWithPerm
 from prodimg_plugin.api.serializers import ImageJobSerializer, VariantRequestSerializer
-from prodimg_plugin.api.views import rate_limited
 from prodimg_plugin.generation import jobs
 from prodimg_plugin.generation.backgrounds import BACKGROUNDS, KEEP, background_param
 from prodimg_plugin.generation.enhance import mask_unavailable

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ml.checkpoint import CheckpointError
+from prodimg_plugin.api.answers import rate_limited, refused, unavailable
 from prodimg_plugin.api.fields import generated_key, job_key
 from prodimg_plugin.api.pagination import Pages
 from prodimg_plugin.api.permissions import StaffWithPerm
@@ -28,21 +29,6 @@ from prodimg_plugin.generation.params import InvalidParams, variant_params
 from prodimg_plugin.host import get_image_model
 from prodimg_plugin.models import GeneratedImage, ImageJob
 from prodimg_plugin.weights import ModelUnavailable
-
-
-def rate_limited(exc: RateLimited) -> Response:
-    return Response({"detail": str(exc)}, status=status.HTTP_429_TOO_MANY_REQUESTS,
-                    headers={"Retry-After": str(exc.retry_after)})
-
-
-def refused(exc: InvalidParams) -> Response:
-    """400 naming each bad job param with what is allowed (the job's own check said so: nothing is queued)."""
-    return Response({name: [message] for name, message in exc.errors.items()}, status=status.HTTP_400_BAD_REQUEST)
-
-
-def unavailable(exc: Exception) -> Response:
-    """503: the model the request needs is not trained, or its weights are damaged."""
-    return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
 
 
 class VariantsView(APIView):

@@ -10,10 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from django.core.exceptions import ValidationError
-
-from prodimg_plugin.host import clean_key, get_image_model
-
 
 @dataclass
 class Candidate:
@@ -90,15 +86,9 @@ def generated_key(generated_id) -> str:
 
 
 def parse_key(key: str) -> tuple[str, Any]:
-    """("s", the host image's id) or ("g", the generated image's int id) of a candidate key; ValueError for anything
-    else. The host's id is parsed by its primary key field (an int, a UUID or a string)."""
-    if not isinstance(key, str) or len(key) < 2 or key[0] not in "sg":
+    """("s", the host image's id as the key writes it) or ("g", the generated image's int id) of a candidate key;
+    ValueError for anything else. The host's id stays a string ("12", "6f1c1d2e-7a3b-...", "SKU-12"): a query on the
+    host's key field takes it as it is."""
+    if not isinstance(key, str) or len(key) < 2 or key[0] not in "sg" or (key[0] == "g" and not key[1:].isdigit()):
         raise ValueError(f"not a candidate key: {key!r}")
-    if key[0] == "g":
-        if not key[1:].isdigit():
-            raise ValueError(f"not a candidate key: {key!r}")
-        return "g", int(key[1:])
-    try:
-        return "s", clean_key(get_image_model(), key[1:])
-    except ValidationError as exc:
-        raise ValueError(f"not a candidate key: {key!r} ({' '.join(exc.messages)})") from None
+    return key[0], int(key[1:]) if key[0] == "g" else key[1:]
