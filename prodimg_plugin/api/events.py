@@ -94,7 +94,8 @@ class ShopperView(APIView):
 class EventsView(ShopperView):
     """GET: your own events, newest first, a page at a time. POST: a batch of your events (all stored, or none)."""
 
-    @extend_schema(parameters=[OpenApiParameter("type", str), OpenApiParameter("decision_id", str), *PAGE_PARAMETERS],
+    @extend_schema(operation_id="events_list", parameters=[OpenApiParameter("type", str),
+                                                          OpenApiParameter("decision_id", str), *PAGE_PARAMETERS],
                    responses=page_of("PaginatedStoredEventList", StoredEventSerializer))
     def get(self, request):
         user_id, session_key = self.get_shopper(request)
