@@ -8,6 +8,22 @@ from django.db import models
 from django.utils.module_loading import import_string
 
 from prodimg_plugin.conf import prodimg_settings
+from prodimg_plugin.host import (
+    INTEGER,
+    STRING,
+    UUID,
+    get_image_model,
+    get_product_model,
+    key_field,
+    key_kind,
+    product_field,
+)
+from prodimg_plugin.models import ImageEvent
+
+# The longest string key the plugin stores whole: a product's id in ImageEvent.product_id, an image's id in the
+# idempotency key of a backfill job (ImageJob.key, 200 characters: "backfill:<kind>:<id>:<sha1 of the target>").
+PRODUCT_KEY_MAX_LENGTH = ImageEvent._meta.get_field("product_id").max_length
+IMAGE_KEY_MAX_LENGTH = 140
 
 
 def _error(msg: str, hint: str, id: str):
@@ -16,8 +32,6 @@ def _error(msg: str, hint: str, id: str):
 
 @checks.register()
 def check_host_binding(app_configs=None, **kwargs):
-    from prodimg_plugin.host import get_image_model, product_field
-
     try:
         model = get_image_model()
     except ImproperlyConfigured as exc:
@@ -36,6 +50,37 @@ def check_host_binding(app_configs=None, **kwargs):
         product_field()
     except ImproperlyConfigured as exc:
         errors.append(_error(str(exc), "Name the ForeignKey from the image to its product.", "prodimg.E003"))
+    return errors
+
+
+@checks.register()
+def check_key_types(app_configs=None, **kwargs):
+    """The host's image and product ids must be integers, UUIDs or strings the plugin's columns can hold."""
+    try:
+        models_and_limits = [("image", get_image_model(), IMAGE_KEY_MAX_LENGTH, "prodimg.E007"),
+                             ("product", get_product_model(), PRODUCT_KEY_MAX_LENGTH, "prodimg.E008")]
+    except ImproperlyConfigured:
+        return []  # E001 / E003 say what to set first
+    errors = []
+    for role, model, max_length, id in models_and_limits:
+        field, kind = key_field(model), key_kind(model)
+        name = f"{model._meta.label}.{model._meta.pk.name}"
+        if kind not in (INTEGER, UUID, STRING):
+            what = type(field).__name__ if field is not None else "a composite primary key"
+            errors.append(checks.Error(
+                f"The {role} model's primary key {name} is {what}: prodimg stores and takes only integer, UUID "
+                "and string ids.",
+                hint=f"Give {model._meta.label} an AutoField, BigAutoField, UUIDField or CharField(max_length<="
+                     f"{max_length}) primary key (keep the current value in a unique field), or "
+                     + ('point PRODIMG["IMAGE_MODEL"] at a model that has one.' if role == "image" else
+                        'name in PRODIMG["PRODUCT_FIELD"] a foreign key to a model that has one.'),
+                obj=model, id=id))
+        elif kind == STRING and (field.max_length is None or field.max_length > max_length):
+            errors.append(checks.Error(
+                f"The {role} model's primary key {name} is a string of up to {field.max_length or 'unlimited'} "
+                f"characters: prodimg stores {role} ids of at most {max_length} characters.",
+                hint=f"Set max_length={max_length} or less on {name}, or use an integer or UUID primary key.",
+                obj=model, id=id))
     return errors
 
 

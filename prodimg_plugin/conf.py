@@ -85,6 +85,10 @@ DEFAULTS = {
     "ANONYMOUS_EVENTS_RETENTION_DAYS": 90,  # anonymous shoppers' events are purged after this (None: kept)
     "FEATURE_HISTOGRAM_BINS": 3,  # colour histogram bins per channel (bins**3 values) when no CVAE is active
     "FEATURE_ATTRIBUTE_BUCKETS": 32,  # slots the attribute values are hashed into
+    # REST API
+    "API_SCHEMA_PUBLIC": False,  # True serves /api/prodimg/schema/ to anyone; by default only active staff read it
+    "API_PAGE_SIZE": 50,  # rows per page of the API's lists (generated/, events/); ?page_size= asks for up to ...
+    "API_MAX_PAGE_SIZE": 500,  # ... this many
 }
 
 IMPORT_STRINGS = {"ATTRIBUTES", "RECOMMENDER", "PERSONALIZE_OPT_OUT", "ON_ENHANCED_APPROVED"}

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from django.apps import apps
-from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
+from django.db import models
 
 from prodimg_plugin.conf import prodimg_settings
 
@@ -60,3 +61,49 @@ def images_of_products(products):
 def images_of(selection):
     """The host images a selection stands for: the images themselves, or every image of the selected products."""
     return selection if selection.model is get_image_model() else images_of_products(selection)
+
+
+# ---- the host's primary keys ---------------------------------------------------------------------------------
+# The plugin takes the host's ids through its API, its storefront keys ("s<id>") and its tables in three kinds:
+# integers (AutoField, BigAutoField, IntegerField, ...), UUIDs, and strings (CharField, SlugField, ...).
+# `checks.check_key_types` refuses any other primary key with what to do.
+
+INTEGER, UUID, STRING = "integer", "uuid", "string"
+
+
+def key_field(model):
+    """The field that parses and checks `model`'s ids: its primary key, followed through a one-to-one parent link
+    (multi-table inheritance) to the field that holds the value."""
+    field = model._meta.pk
+    while field is not None and field.is_relation:
+        field = field.target_field
+    return field
+
+
+def key_kind(model) -> str | None:
+    """INTEGER, UUID or STRING: the kind of `model`'s ids; None for a primary key the plugin cannot take."""
+    field = key_field(model)
+    if isinstance(field, models.UUIDField):
+        return UUID
+    if isinstance(field, models.IntegerField):  # AutoField, BigAutoField, SmallAutoField and BigIntegerField too
+        return INTEGER
+    if isinstance(field, models.CharField):
+        return STRING
+    return None
+
+
+def clean_key(model, value):
+    """`value` (a request's id: a string, or an int for integer keys) as `model`'s key: parsed by its primary key
+    field and checked against that field's range or length. Raises django's ValidationError saying what is wrong."""
+    field = key_field(model)
+    kind = key_kind(model)
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or (isinstance(value, int) and kind != INTEGER):
+        raise ValidationError(f"expected {'an integer' if kind == INTEGER else 'a string'}, "
+                              f"not {type(value).__name__}.", code="incorrect_type")
+    if isinstance(value, str) and kind != STRING:
+        value = value.strip()
+    key = field.to_python(value)
+    if key in (None, ""):
+        raise ValidationError("an id may not be empty.", code="blank")
+    field.run_validators(key)
+    return key

@@ -126,8 +126,13 @@ class GenerateVariantsWithOptions(GenerateVariants):
         colours, error = model_colours("gan")
         return {"colours": colours}, error
 
-    def params(self, form) -> dict:
-        return variant_params(**form.cleaned_data)
+    def params(self, form) -> dict | None:
+        try:
+            return variant_params(**form.cleaned_data)
+        except job_params.InvalidParams as exc:  # e.g. a colour unknown to a GAN activated since the page showed
+            for name, message in exc.errors.items():
+                form.add_error(name if name in form.fields else None, message)
+            return None
 
 
 class EditAttributes(JobAction):

@@ -8,9 +8,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ml.checkpoint import CheckpointError
+from prodimg_plugin.api.answers import rate_limited, unavailable
+from prodimg_plugin.api.fields import image_key
 from prodimg_plugin.api.permissions import StaffWithPerm
 from prodimg_plugin.api.serializers import ImageJobSerializer
-from prodimg_plugin.api.views import rate_limited
 from prodimg_plugin.generation import jobs
 from prodimg_plugin.generation import params as job_params
 from prodimg_plugin.generation.limits import RateLimited
@@ -20,11 +21,11 @@ from prodimg_plugin.weights import ModelUnavailable
 
 
 class EditRequestSerializer(serializers.Serializer):
-    image = serializers.IntegerField(min_value=1, help_text="Id of the host's product image.")
+    image = image_key(help_text="Id of the host's product image.")
     target = serializers.DictField(child=serializers.CharField(max_length=100), allow_empty=False,
                                    help_text='Attributes to change and their new values, e.g. {"colour": "navy-blue"}.')
 
-    def validate_image(self, pk: int) -> int:
+    def validate_image(self, pk):
         if not get_image_model()._default_manager.filter(pk=pk).exists():
             raise serializers.ValidationError(f"Unknown product image id: {pk}.")
         return pk
@@ -46,7 +47,7 @@ class EditsView(APIView):
         except job_params.InvalidEditTarget as exc:
             return Response({"target": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
         except (ModelUnavailable, CheckpointError) as exc:  # nothing trained yet, or damaged weights
-            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+            return unavailable(exc)
         image = get_image_model()._default_manager.get(pk=data.validated_data["image"])
         try:
             with transaction.atomic():

@@ -7,9 +7,10 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from prodimg_plugin.api.answers import rate_limited
+from prodimg_plugin.api.fields import image_key
 from prodimg_plugin.api.permissions import StaffWithPerm
 from prodimg_plugin.api.serializers import ImageJobSerializer, VariantRequestSerializer
-from prodimg_plugin.api.views import rate_limited
 from prodimg_plugin.generation import jobs
 from prodimg_plugin.generation.backgrounds import BACKGROUNDS, KEEP, background_param
 from prodimg_plugin.generation.enhance import mask_unavailable
@@ -19,7 +20,7 @@ from prodimg_plugin.models import ImageJob
 
 
 class EnhanceRequestSerializer(serializers.Serializer):
-    images = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=100,
+    images = serializers.ListField(child=image_key(), min_length=1, max_length=100,
                                    help_text="Ids of the host's product images.")
     background = serializers.CharField(
         default=KEEP, max_length=40,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -18,22 +19,28 @@ from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from prodimg_plugin.api.fields import KeyPathSchema, generated_key, image_key, product_key
+from prodimg_plugin.api.pagination import PAGE_PARAMETERS, Pages, page_of
 from prodimg_plugin.conf import prodimg_settings
-from prodimg_plugin.host import get_product_model
+from prodimg_plugin.host import clean_key, get_product_model
 from prodimg_plugin.models import ImageEvent
 from prodimg_plugin.storefront import events, personalize, shoppers
 
 
 class EventSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ImageEvent.Type.choices)
-    product = serializers.CharField(max_length=64, help_text="The product's id.")
+    product = product_key(help_text="The product's id (its data-prodimg-product).")
     decision_id = serializers.CharField(max_length=40, required=False, allow_blank=True,
                                         help_text="The image's data-prodimg-decision: links a click to its impression.")
-    source = serializers.IntegerField(min_value=1, required=False, allow_null=True, help_text="An original photo's id.")
-    generated = serializers.IntegerField(min_value=1, required=False, allow_null=True,
-                                         help_text="An approved generated image's id.")
+    source = image_key(required=False, allow_null=True,
+                       help_text="An original photo's id (the image's data-prodimg-source).")
+    generated = generated_key(required=False, allow_null=True,
+                              help_text="An approved generated image's id (its data-prodimg-generated).")
     position = serializers.IntegerField(min_value=0, max_value=100_000, required=False, allow_null=True)
     page = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    def validate_product(self, pk) -> str:
+        return str(pk)  # as ImageEvent.product_id and the decisions store it
 
 
 class EventBatchSerializer(serializers.Serializer):
@@ -85,18 +92,20 @@ class ShopperView(APIView):
 
 
 class EventsView(ShopperView):
-    """GET: your own events, newest first. POST: a batch of your events (all stored, or none)."""
+    """GET: your own events, newest first, a page at a time. POST: a batch of your events (all stored, or none)."""
 
-    @extend_schema(parameters=[OpenApiParameter("type", str), OpenApiParameter("decision_id", str),
-                               OpenApiParameter("limit", int)], responses=StoredEventSerializer(many=True))
+    @extend_schema(operation_id="events_list", parameters=[OpenApiParameter("type", str),
+                                                          OpenApiParameter("decision_id", str), *PAGE_PARAMETERS],
+                   responses=page_of("PaginatedStoredEventList", StoredEventSerializer))
     def get(self, request):
         user_id, session_key = self.get_shopper(request)
         qs = shoppers.events_of(user_id, session_key).order_by("-created_at", "-id")
         for name in ("type", "decision_id"):
             if request.query_params.get(name):
                 qs = qs.filter(**{name: request.query_params[name]})
-        limit = _integer(request.query_params.get("limit"), "limit")
-        return Response(StoredEventSerializer(qs[:limit], many=True).data)
+        pages = Pages()
+        rows = pages.paginate_queryset(qs, request, view=self)
+        return pages.get_paginated_response(StoredEventSerializer(rows, many=True).data)
 
     @extend_schema(request=EventBatchSerializer, responses={201: StoredEventSerializer(many=True)})
     def post(self, request):
@@ -110,13 +119,14 @@ class EventsView(ShopperView):
         return Response(StoredEventSerializer(created, many=True).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema(methods=["GET"], parameters=[OpenApiParameter("position", int), OpenApiParameter("page", str)],
+               responses=ChosenImageSerializer)
 class PersonalizedView(ShopperView):
     """GET: the image of a product chosen for you, with its decision_id and propensity (logs the impression)."""
 
     create_session = True
+    schema = KeyPathSchema.of(product_id=get_product_model)  # the product's id type, in the schema
 
-    @extend_schema(parameters=[OpenApiParameter("position", int), OpenApiParameter("page", str)],
-                   responses=ChosenImageSerializer)
     def get(self, request, product_id: str):
         self.get_shopper(request)
         product = self.get_product(product_id)
@@ -137,10 +147,10 @@ class PersonalizedView(ShopperView):
     def get_product(self, product_id: str):
         """The product; override to hide some (e.g. unpublished ones) from headless shops."""
         model = get_product_model()
-        try:
-            pk = model._meta.pk.to_python(product_id)
-        except Exception as exc:
-            raise Http404("No such product.") from exc
+        try:  # parsed and bounded by the product's key field: a malformed or out-of-range id is no product
+            pk = clean_key(model, product_id)
+        except DjangoValidationError:
+            raise Http404("No such product.") from None
         return get_object_or_404(model._default_manager, pk=pk)
 
 

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from prodimg_plugin.conf import prodimg_settings
+from prodimg_plugin.api.fields import image_key, job_key
+from prodimg_plugin.generation.params import STRENGTH_RANGE
 from prodimg_plugin.host import get_image_model
 from prodimg_plugin.models import GeneratedImage, ImageJob
 
@@ -35,22 +36,32 @@ class ImageJobSerializer(serializers.ModelSerializer):
 
 
 class VariantRequestSerializer(serializers.Serializer):
-    images = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=100,
-                                   help_text="Ids of the host's product images.")
-    count = serializers.IntegerField(required=False, min_value=1)
-    mode = serializers.ChoiceField(choices=["colourways", "design"], default="colourways")
-    colours = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=12)
-    strength = serializers.FloatField(required=False, min_value=0.0, max_value=2.0, default=0.5)
+    """The request's shape; its values are then checked by `generation.params.variant_params` (the job's own check)."""
 
-    def validate_count(self, value):
-        cap = prodimg_settings.VARIANTS_MAX_COUNT
-        if value > cap:
-            raise serializers.ValidationError(f"At most {cap} variants per image.")
-        return value
+    images = serializers.ListField(child=image_key(), min_length=1, max_length=100,
+                                   help_text="Ids of the host's product images.")
+    count = serializers.IntegerField(required=False, min_value=1,
+                                     help_text='Variants per image (at most PRODIMG["VARIANTS_MAX_COUNT"]).')
+    mode = serializers.ChoiceField(choices=["colourways", "design"], default="colourways")
+    colours = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=12,
+                                    help_text="Colourways in these colours (the active GAN's colours).")
+    strength = serializers.FloatField(required=False, min_value=STRENGTH_RANGE[0], max_value=STRENGTH_RANGE[1],
+                                      default=0.5)
 
     def validate_images(self, ids):
         found = set(get_image_model()._default_manager.filter(pk__in=ids).values_list("pk", flat=True))
-        missing = sorted(set(ids) - found)
+        missing = sorted({i for i in ids if i not in found}, key=str)
         if missing:
             raise serializers.ValidationError(f"Unknown product image id(s): {', '.join(map(str, missing))}.")
         return list(dict.fromkeys(ids))
+
+
+class GeneratedFilterSerializer(serializers.Serializer):
+    """The filters of `GET generated/` (query parameters)."""
+
+    source = image_key(required=False, help_text="Only images made from this product image.")
+    kind = serializers.ChoiceField(choices=GeneratedImage.Kind.choices, required=False)
+    status = serializers.ChoiceField(choices=GeneratedImage.Status.choices, required=False)
+    job = job_key(required=False, help_text="Only the results of this job.")
+    needs_look = serializers.BooleanField(required=False, allow_null=True, default=None,
+                                          help_text="true: only images flagged for a careful look; false: the others.")

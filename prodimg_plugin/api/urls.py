@@ -1,5 +1,4 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
 
 from prodimg_plugin.api import edits, enhance, events, views
 
@@ -14,6 +13,7 @@ urlpatterns = [
     path("generated/<int:pk>/approve/", views.ReviewView.as_view(action="approve"), name="generated-approve"),
     path("generated/<int:pk>/reject/", views.ReviewView.as_view(action="reject"), name="generated-reject"),
     path("events/", events.EventsView.as_view(), name="events"),
-    path("personalized/<str:product_id>/", events.PersonalizedView.as_view(), name="personalized"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # a product id of any key type; `path` so that a string key may hold a slash
+    path("personalized/<path:product_id>/", events.PersonalizedView.as_view(), name="personalized"),
+    path("schema/", views.SchemaView.as_view(), name="schema"),
 ]

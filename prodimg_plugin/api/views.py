@@ -2,23 +2,33 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ml.checkpoint import CheckpointError
+from prodimg_plugin.api.answers import rate_limited, refused, unavailable
+from prodimg_plugin.api.fields import generated_key, job_key
+from prodimg_plugin.api.pagination import Pages
 from prodimg_plugin.api.permissions import StaffWithPerm
-from prodimg_plugin.api.serializers import GeneratedImageSerializer, ImageJobSerializer, VariantRequestSerializer
+from prodimg_plugin.api.serializers import (
+    GeneratedFilterSerializer,
+    GeneratedImageSerializer,
+    ImageJobSerializer,
+    VariantRequestSerializer,
+)
+from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.generation import jobs, review
 from prodimg_plugin.generation.limits import RateLimited
-from prodimg_plugin.generation.params import variant_params
+from prodimg_plugin.generation.params import InvalidParams, variant_params
 from prodimg_plugin.host import get_image_model
 from prodimg_plugin.models import GeneratedImage, ImageJob
-
-
-def rate_limited(exc: RateLimited) -> Response:
-    return Response({"detail": str(exc)}, status=status.HTTP_429_TOO_MANY_REQUESTS,
-                    headers={"Retry-After": str(exc.retry_after)})
+from prodimg_plugin.weights import ModelUnavailable
 
 
 class VariantsView(APIView):
@@ -32,7 +42,12 @@ class VariantsView(APIView):
         data = VariantRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        params = variant_params(v.get("count"), v["mode"], v.get("colours"), v["strength"])
+        try:
+            params = variant_params(v.get("count"), v["mode"], v.get("colours"), v["strength"])
+        except InvalidParams as exc:
+            return refused(exc)
+        except (ModelUnavailable, CheckpointError) as exc:  # colours named, and no usable GAN to check them with
+            return unavailable(exc)
         images = get_image_model()._default_manager.filter(pk__in=v["images"]).order_by("pk")
         try:
             with transaction.atomic():
@@ -57,43 +72,36 @@ class JobDetailView(generics.RetrieveAPIView):
                                    ("enhance", "enhance_images")) if user.has_perm(f"prodimg_plugin.{perm}")]
         return ImageJob.objects.filter(kind__in=kinds).prefetch_related("results")
 
+    def get_object(self):
+        try:  # an id beyond the column's range is no job, not a database error
+            self.kwargs["pk"] = job_key().run_validation(self.kwargs["pk"])
+        except ValidationError:
+            raise Http404("No such job.") from None
+        return super().get_object()
+
 
 class GeneratedListView(generics.ListAPIView):
-    """GET: generated images, filtered by ?source=, ?kind=, ?status=, ?job=, ?needs_look=true|false."""
+    """GET: generated images, newest first, a page at a time (?page=, ?page_size=), filtered by ?source=, ?kind=,
+    ?status=, ?job=, ?needs_look=true|false."""
 
     permission_classes = [StaffWithPerm]
     required_perm = "prodimg_plugin.view_generatedimage"
     serializer_class = GeneratedImageSerializer
+    pagination_class = Pages
+
+    @extend_schema(parameters=[GeneratedFilterSerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        qs = GeneratedImage.objects.all().order_by("-created_at", "slot")
-        params = self.request.query_params
-        for name in ("source", "kind", "status", "job"):
-            value = params.get(name)
-            if value:
+        qs = GeneratedImage.objects.all().order_by("-created_at", "slot", "-pk")
+        given = {name: value for name, value in self.request.query_params.dict().items() if value != ""}
+        filters = GeneratedFilterSerializer(data=given)
+        filters.is_valid(raise_exception=True)  # 400 naming each bad filter
+        for name, value in filters.validated_data.items():
+            if value is not None:
                 qs = qs.filter(**{name: value})
-        if params.get("needs_look"):
-            qs = qs.filter(needs_look=params["needs_look"] == "true")
         return qs
-
-    def list(self, request, *args, **kwargs):
-        errors = self._validate_filters(request.query_params)
-        if errors:
-            return Response(errors, status=status.HTTP_400_BAD_REQUEST)
-        return super().list(request, *args, **kwargs)
-
-    @staticmethod
-    def _validate_filters(params) -> dict:
-        errors = {}
-        for name, choices in (("kind", GeneratedImage.Kind.values), ("status", GeneratedImage.Status.values)):
-            if params.get(name) and params[name] not in choices:
-                errors[name] = f"Must be one of: {', '.join(choices)}."
-        for name in ("source", "job"):
-            if params.get(name) and not params[name].isdigit():
-                errors[name] = "Must be an integer id."
-        if params.get("needs_look") and params["needs_look"] not in ("true", "false"):
-            errors["needs_look"] = "Must be true or false."
-        return errors
 
 
 class ReviewView(APIView):
@@ -105,6 +113,17 @@ class ReviewView(APIView):
 
     @extend_schema(request=None, responses=GeneratedImageSerializer)
     def post(self, request, pk: int):
+        try:
+            pk = generated_key().run_validation(pk)
+        except ValidationError:
+            raise Http404("No such generated image.") from None
         generated = generics.get_object_or_404(GeneratedImage, pk=pk)
         getattr(review, self.action)(generated, request.user)
         return Response(GeneratedImageSerializer(generated, context={"request": request}).data)
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema: active staff only, unless PRODIMG["API_SCHEMA_PUBLIC"] is True."""
+
+    def get_permissions(self):
+        return [AllowAny() if prodimg_settings.API_SCHEMA_PUBLIC else StaffWithPerm()]

@@ -4,7 +4,8 @@ from __future__ import annotations
 from ml.vocab import colour_attribute
 from prodimg_plugin import weights
 from prodimg_plugin.generation import confidence
-from prodimg_plugin.generation.handler import JobError, Result
+from prodimg_plugin.generation.handler import Result
+from prodimg_plugin.generation.params import edit_params
 
 KIND = "cvae"
 
@@ -12,9 +13,8 @@ KIND = "cvae"
 def make_edits(job, image, attrs: dict, progress) -> list[Result]:
     """Job handler: the image with `params["target"]` attributes, at the original's resolution."""
     version, editor = weights.get_model(KIND)
-    target = job.params.get("target") or {}
-    if not target:
-        raise JobError("this edit job names no target attributes")
+    # the request's check again (InvalidEditTarget): the active CVAE may have changed since the job was queued
+    target = edit_params(job.params.get("target") or {})["target"]
     seed = int(job.params.get("seed", 0))
     progress(0.2)
     # UnknownAttributeValue: a permanent job error

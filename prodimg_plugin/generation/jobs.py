@@ -21,6 +21,7 @@ from django.db import IntegrityError, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.text import get_valid_filename
 
 from ml.checkpoint import CheckpointError
 from ml.vocab import UnknownAttributeValue
@@ -264,7 +265,8 @@ def _store(job: ImageJob, slot: int, result: Result) -> GeneratedImage:
     generated = GeneratedImage(source_id=job.source_id, job=job, slot=slot, kind=RESULT_KIND[job.kind],
                                params=result.params, seed=result.seed, model_version=result.model_version,
                                **{k: v for k, v in result.confidence.items() if k in CONFIDENCE_FIELDS})
-    content = as_content_file(result.image, f"{job.source_id}-{job.pk}-{slot}")
+    # a string key may hold a slash or dots: the file is named by its safe characters
+    content = as_content_file(result.image, get_valid_filename(f"{job.source_id}-{job.pk}-{slot}"))
     generated.image.save(content.name, content, save=False)
     try:
         _save_renditions(generated, result.renditions)

@@ -10,7 +10,10 @@ from prodimg_plugin.generation.params import variant_params
 def make_variants(job, image, attrs: dict, progress) -> list[Result]:
     """Job handler: `count` variants of `image` from the active GAN."""
     version, generator = weights.get_model("gan")
-    p = {**variant_params(), **job.params}
+    given = job.params
+    # the request's check again: the active GAN may have changed since the job was queued
+    p = {**given, **variant_params(given.get("count"), given.get("mode", "colourways"), given.get("colours"),
+                                   given.get("strength", 0.5))}
     seed = int(p["seed"])
     progress(0.2)
     if p["mode"] == "design":

@@ -1,5 +1,6 @@
 """What a recommender is given and returns: the candidate images of a product, the shopper a choice is made for,
-a ranked answer, and the outcome of a decision; and the keys that name a candidate image ("s12", "g5").
+a ranked answer, and the outcome of a decision; and the keys that name a candidate image ("s12", "g5"; an original
+photo's key carries the host's id as it is, whatever its type: "s6f1c1d2e-7a3b-...", "sSKU-12").
 
 Recommenders import these from `prodimg_plugin.storefront.recommenders`, which re-exports them.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
+from typing import Any, Callable
 
 
 @dataclass
@@ -15,7 +16,7 @@ class Candidate:
     """One image a shopper may be shown for a product: an original photo or an approved generated image."""
 
     key: str  # "s<id>" for the host's product image, "g<id>" for a GeneratedImage
-    source_id: int  # the host image (for a generated image: the photo it was made from)
+    source_id: Any  # the host image's id, of its primary key's type (for a generated image: the photo it was made from)
     generated_id: int | None
     kind: str  # "original", or the GeneratedImage kind: "variant", "edit", "enhanced"
     url: str
@@ -84,8 +85,10 @@ def generated_key(generated_id) -> str:
     return f"g{generated_id}"
 
 
-def parse_key(key: str) -> tuple[str, int]:
-    """("s" | "g", id) of a candidate key; ValueError for anything else."""
-    if len(key) < 2 or key[0] not in "sg" or not key[1:].isdigit():
+def parse_key(key: str) -> tuple[str, Any]:
+    """("s", the host image's id as the key writes it) or ("g", the generated image's int id) of a candidate key;
+    ValueError for anything else. The host's id stays a string ("12", "6f1c1d2e-7a3b-...", "SKU-12"): a query on the
+    host's key field takes it as it is."""
+    if not isinstance(key, str) or len(key) < 2 or key[0] not in "sg" or (key[0] == "g" and not key[1:].isdigit()):
         raise ValueError(f"not a candidate key: {key!r}")
-    return key[0], int(key[1:])
+    return key[0], int(key[1:]) if key[0] == "g" else key[1:]

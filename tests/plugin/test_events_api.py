@@ -53,6 +53,7 @@ def test_personalized_returns_the_image_propensity_and_decision(shop):
     assert (event.type, event.decision_id, event.user.username) == ("impression", answer["decision_id"], "ann")
     assert client.get("/api/prodimg/personalized/999999/").status_code == 404
     assert client.get("/api/prodimg/personalized/not-a-number/").status_code == 404
+    assert client.get("/api/prodimg/personalized/9223372036854775808/").status_code == 404  # beyond the key's range
 
 
 def test_a_click_batch_is_stored_with_the_decisions_propensity_and_signals(shop):
@@ -113,7 +114,7 @@ def test_a_shopper_reads_only_their_own_events(shop):
     ann, bob = signed_in(make_user("ann"), csrf=False), signed_in(make_user("bob"), csrf=False)
     mine = chosen(ann, product)["decision_id"]
     chosen(bob, product)
-    assert [e["decision_id"] for e in ann.get(EVENTS).json()] == [mine]
+    assert [e["decision_id"] for e in ann.get(EVENTS).json()["results"]] == [mine]
     stranger = APIClient()
     assert stranger.get(EVENTS).status_code == 403  # no user, no session: no shopper
 
@@ -144,3 +145,43 @@ def test_bad_batches_answer_400_and_store_nothing(shop, settings):
     assert ImageEvent.objects.count() == count
     response = ann.post(EVENTS, {"events": [good, {**good, "generated": variant.pk, "source": None}]}, format="json")
     assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize("change, field, said", [
+    ({"source": 9223372036854775808}, "source",
+     "Not a valid product image id: Ensure this value is less than or equal to 9223372036854775807."),
+    ({"source": "s12"}, "source", "Not a valid product image id: “s12” value must be an integer."),
+    ({"generated": 9223372036854775808}, "generated",
+     "Not a valid generated image id: Ensure this value is less than or equal to 9223372036854775807."),
+    ({"product": "9223372036854775808"}, "product",
+     "Not a valid product id: Ensure this value is less than or equal to 9223372036854775807."),
+    ({"product": "red-tee"}, "product", "Not a valid product id: “red-tee” value must be an integer."),
+    ({"product": 1.5}, "product", "Not a valid product id: expected an integer, not float."),
+])
+def test_ids_of_the_wrong_type_or_beyond_the_keys_range_answer_400(shop, change, field, said):
+    product, original, _, _ = shop
+    ann = signed_in(make_user("ann"), csrf=False)
+    response = ann.post(EVENTS, {"events": [{"type": "click", "product": str(product.pk), "source": original.pk,
+                                             **change}]}, format="json")
+    assert response.status_code == 400 and response.json() == {"events": {"0": {field: [said]}}}
+    assert not ImageEvent.objects.exists()
+
+
+def test_a_product_id_is_stored_as_the_product_key_spells_it(shop):
+    product, original, _, _ = shop
+    ann = signed_in(make_user("ann"), csrf=False)
+    response = ann.post(EVENTS, {"events": [{"type": "click", "product": f" 0{product.pk}", "source": original.pk}]},
+                        format="json")
+    assert response.status_code == 201 and ImageEvent.objects.get().product_id == str(product.pk)
+
+
+def test_your_events_come_a_page_at_a_time(shop, settings):
+    product, _, _, _ = shop
+    settings.PRODIMG = {**settings.PRODIMG, "API_PAGE_SIZE": 2}
+    ann = signed_in(make_user("ann"), csrf=False)
+    decisions = [chosen(ann, product)["decision_id"] for _ in range(3)]
+    first = ann.get(EVENTS).json()
+    assert first["count"] == 3 and len(first["results"]) == 2 and first["next"]
+    second = ann.get(first["next"]).json()
+    assert [e["decision_id"] for e in first["results"] + second["results"]] == decisions[::-1]
+    assert len(ann.get(EVENTS, {"page_size": 3}).json()["results"]) == 3
