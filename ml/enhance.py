@@ -19,11 +19,11 @@ from dataclasses import dataclass, field, fields
 from typing import Callable
 
 import numpy as np
-from PIL import Image, ImageCms, ImageOps, features
+from PIL import Image, features
 
 from .backdrop import (LUMA, Backdrop, BackdropConfig, border_pixels, channel_max, find_backdrop, is_light, luma,
                        mask_box, noise_level, resize_array, working_copy)
-from .images import WHITE, pad_to_aspect
+from .images import WHITE, icc_to_srgb, pad_to_aspect, to_8bit, upright
 
 Upscaler = Callable[[Image.Image], Image.Image]
 RENAMED_KEYS = {"background": "white_backdrop"}  # old config key -> field, for settings written before the rename
@@ -85,19 +85,6 @@ class EnhanceResult:
 
 
 # ---------------------------------------------------------------- modes, EXIF and colour profiles
-def _to_8bit(image: Image.Image) -> Image.Image:
-    """16-bit, 32-bit int and float greyscale -> L, scaled rather than clipped."""
-    if image.mode.startswith("I;16") or image.mode == "I":
-        arr = np.asarray(image).astype(np.float64)
-        scale = 257.0 if image.mode.startswith("I;16") or arr.max(initial=0) > 255 else 1.0
-        return Image.fromarray(np.clip(arr / scale + 0.5, 0, 255).astype(np.uint8))
-    if image.mode == "F":
-        arr = np.asarray(image).astype(np.float64)
-        arr = arr * 255.0 if arr.max(initial=0) <= 1.0 else arr
-        return Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8))
-    return image
-
-
 def _flatten(image: Image.Image) -> Image.Image:
     """Transparency onto white; every other mode to RGB (CMYK naively when it has no profile)."""
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
@@ -111,26 +98,14 @@ def _flatten(image: Image.Image) -> Image.Image:
         return image.getchannel(0).convert("RGB")
 
 
-def _icc_to_srgb(image: Image.Image, icc: bytes) -> Image.Image:
-    """Convert through the embedded profile; a broken profile leaves the pixels as they are."""
-    try:
-        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        return ImageCms.profileToProfile(image, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
-    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
-        return image
-
-
 def to_srgb(image: Image.Image, apply_exif: bool = True) -> Image.Image:
     """Any Pillow image -> a fresh 8-bit sRGB RGB image without metadata. Never raises on odd modes."""
-    if apply_exif:
-        try:
-            image = ImageOps.exif_transpose(image)
-        except (ValueError, TypeError, KeyError, OSError):  # broken EXIF: keep the pixels as stored
-            pass
     icc = image.info.get("icc_profile") if apply_exif else None
-    image = _to_8bit(image)
+    if apply_exif:
+        image = upright(image)  # broken EXIF: the pixels as stored
+    image = to_8bit(image)
     if icc and image.mode in ("RGB", "CMYK", "L"):
-        image = _icc_to_srgb(image, icc)
+        image = icc_to_srgb(image, icc)
     return Image.fromarray(np.array(_flatten(image), dtype=np.uint8))  # new object: no info, no EXIF
 
 

@@ -65,9 +65,11 @@ DEFAULTS = {
     # abuse: images a (non-superuser) user may queue per window, 0 for no limit
     "RATE_LIMIT_IMAGES": 200,
     "RATE_LIMIT_WINDOW_SECONDS": 3600,
-    # input safety
-    "MAX_IMAGE_PIXELS": 40_000_000,
-    "MAX_UPLOAD_BYTES": 20 * 1024 * 1024,
+    # input safety: every job's source is checked by the plugin itself, whatever the host's upload validates
+    "MAX_IMAGE_PIXELS": 40_000_000,  # a larger image (width x height, read before decoding) is refused: pixel bombs
+    "MAX_UPLOAD_BYTES": 20 * 1024 * 1024,  # a larger file is refused unread
+    "MIN_IMAGE_SIDE": 64,  # a source whose short side (after EXIF rotation) is shorter is refused; 0: no minimum
+    "MAX_ASPECT_RATIO": 4.0,  # a source whose long side exceeds this many times its short side is refused; 0: none
     # storefront
     "RECOMMENDER": "prodimg_plugin.storefront.recommenders.ThompsonRecommender",  # class with rank(...) and update(...)
     "RECOMMENDER_SEED": None,  # seed of the recommender's random choices (tests); None: fresh entropy

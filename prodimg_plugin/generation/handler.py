@@ -1,7 +1,9 @@
 """What a job handler is: `handler(job, image, attributes, progress) -> list[Result]`, registered per job kind in
 `prodimg_plugin.kinds.job_handlers`.
 
-`image` is the source photo (a PIL image, EXIF-upright), `attributes` the attributes hook's answer for it,
+`image` is the source photo as `images.job_source` checked it: a PIL image, EXIF-upright, 8-bit RGB; a photo with
+transparency comes composited on white (what the models were trained on), and the runner puts its alpha back on
+the results of variant and edit jobs (`jobs.KEEPS_ALPHA`). `attributes` is the attributes hook's answer for it,
 `progress(share)` records progress and renews the job's lease. A handler returns one `Result` per image it made;
 the job runner stores them all, or none. It raises `JobError` for a failure that retrying cannot fix (the message
 reaches the admin as it is); any other exception is retried with backoff.

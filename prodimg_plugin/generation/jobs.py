@@ -24,12 +24,13 @@ from django.utils.module_loading import import_string
 from django.utils.text import get_valid_filename
 
 from ml.checkpoint import CheckpointError
+from ml.images import put_alpha, split_alpha
 from ml.vocab import UnknownAttributeValue
 from prodimg_plugin import signals
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.generation.handler import CONFIDENCE_FIELDS, JobError, Result  # noqa: F401  (jobs.JobError)
 from prodimg_plugin.host import attributes_of, get_image_model
-from prodimg_plugin.images import BadSourceImage, as_content_file, open_source
+from prodimg_plugin.images import BadSourceImage, as_content_file, job_source
 from prodimg_plugin.kinds import job_handlers
 from prodimg_plugin.models import GeneratedImage, ImageJob
 from prodimg_plugin.weights import ModelUnavailable
@@ -44,6 +45,10 @@ RESULT_KIND = {
 
 
 PERMANENT_ERRORS = (JobError, BadSourceImage, UnknownAttributeValue, CheckpointError, ModelUnavailable)
+
+# job kinds whose results are pixel-aligned with their source: a transparent source's alpha is put back on them
+# (an enhanced photo is trimmed, centred and resized, so it is made on the white backdrop instead)
+KEEPS_ALPHA = (ImageJob.Kind.VARIANTS, ImageJob.Kind.EDITS)
 
 
 # ---- creating and enqueueing -------------------------------------------------------------------------------
@@ -216,13 +221,16 @@ def _produce(job: ImageJob, token: str) -> list[Result]:
         source = get_image_model()._default_manager.get(pk=job.source_id)
     except OSError as exc:  # a host ImageField with width/height fields reads its file when loaded
         raise BadSourceImage(f"the file of product image {job.source_id} has vanished from storage ({exc})") from exc
-    pil = open_source(source)
+    picture, alpha = split_alpha(job_source(source))  # checked, upright; a transparent photo on white
     attrs = attributes_of(source)
     handler = handler_for(job.kind)
     heartbeat(job, token, 0.05)
-    results = handler(job, pil, attrs, lambda p: heartbeat(job, token, p))
+    results = handler(job, picture, attrs, lambda p: heartbeat(job, token, p))
     if not results:
         raise JobError("the model returned no images")
+    if alpha is not None and job.kind in KEEPS_ALPHA:
+        for result in results:
+            result.image = put_alpha(result.image, alpha)
     return results
 
 

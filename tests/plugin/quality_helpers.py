@@ -21,7 +21,7 @@ def small_enhancement(settings, **enhance) -> None:
     settings.PRODIMG = {**settings.PRODIMG, "ENHANCE": {**SMALL, **enhance}}
 
 
-def grey_off_centre(size=(60, 80)) -> Image.Image:
+def grey_off_centre(size=(72, 96)) -> Image.Image:
     """A dark-ish garment, off to the left, on a grey studio backdrop."""
     w, h = size
     canvas = Image.new("RGB", size, (200, 200, 200))
@@ -29,7 +29,7 @@ def grey_off_centre(size=(60, 80)) -> Image.Image:
     return canvas
 
 
-def dark_photo(size=(60, 80)) -> Image.Image:
+def dark_photo(size=(72, 96)) -> Image.Image:
     arr = np.asarray(make_image(size, colour=(120, 40, 40)), dtype=np.float32) * 0.3
     return Image.fromarray(arr.astype(np.uint8))
 

@@ -48,7 +48,7 @@ def test_enhanced_image_is_white_centred_target_sized_with_renditions(settings):
 
 def test_an_under_exposed_photo_comes_back_no_longer_dark(settings):
     small_enhancement(settings, exposure_white=[185, 210])  # a JSON list, as a settings file would have it
-    arr = np.asarray(make_image((60, 80)), dtype=np.float32) * 0.5  # half the light: white is now 128
+    arr = np.asarray(make_image((72, 96)), dtype=np.float32) * 0.5  # half the light: white is now 128
     job = enhance_job(make_product_image(image=Image.fromarray((arr + 0.5).astype(np.uint8))))
     assert job.status == "succeeded", job.error
     params = job.results.get().params
@@ -59,7 +59,7 @@ def test_an_under_exposed_photo_comes_back_no_longer_dark(settings):
 
 def test_exposure_can_be_switched_off_in_settings(settings):
     small_enhancement(settings, exposure=False)
-    arr = np.asarray(make_image((60, 80)), dtype=np.float32) * 0.5
+    arr = np.asarray(make_image((72, 96)), dtype=np.float32) * 0.5
     job = enhance_job(make_product_image(image=Image.fromarray((arr + 0.5).astype(np.uint8))))
     assert "exposure" not in job.results.get().params["steps"]
 
@@ -103,6 +103,7 @@ def sr_weights(tmp_path_factory) -> bytes:
 @pytest.mark.parametrize("psnr_model, used", [(31.0, True), (29.0, False)])
 def test_super_resolution_is_used_only_where_it_beat_bicubic(settings, sr_weights, psnr_model, used):
     small_enhancement(settings)
+    settings.PRODIMG = {**settings.PRODIMG, "MIN_IMAGE_SIDE": 16}  # the tiny SR model's scale: 24x32 -> 60x80
     weights.clear_cache()
     version = weights.register_weights("sr", sr_weights, metrics={"psnr_model": psnr_model, "psnr_bicubic": 30.0})
     job = enhance_job(make_product_image(image=make_image((24, 32))))  # smaller than 60x80: upscaled
