@@ -39,7 +39,7 @@ QUIET = {"RECOMMENDER_SEED": 0, "LEARN_INTERVAL_SECONDS": None, "STATE_REFRESH_S
 def make_picture(title: str, colour: str = "red", rgb=(190, 40, 40)) -> Picture:
     item = Item.objects.create(title=title, colour=colour)
     picture = Picture(item=item)
-    picture.picture.save(f"{title}.png", ContentFile(png_bytes(make_image(size=(30, 40), colour=rgb))), save=True)
+    picture.picture.save(f"{title}.png", ContentFile(png_bytes(make_image(size=(72, 96), colour=rgb))), save=True)
     return picture
 
 
