@@ -82,6 +82,16 @@ class JobAction:
         """The jobs' params from the confirmed form (None after adding the form's errors: the page shows again)."""
         return {}
 
+    @staticmethod
+    def checked(form: forms.Form, check) -> dict | None:
+        """check() -> the jobs' params; the errors of its InvalidParams go on the form, and None shows it again."""
+        try:
+            return check()
+        except job_params.InvalidParams as exc:
+            for name, message in exc.errors.items():
+                form.add_error(name if name in form.fields else None, message)
+            return None
+
     def queue(self, modeladmin, request, images, params: dict) -> list[ImageJob]:
         if not permission_check(self.permission)(modeladmin, request):
             raise PermissionDenied
@@ -127,12 +137,8 @@ class GenerateVariantsWithOptions(GenerateVariants):
         return {"colours": colours}, error
 
     def params(self, form) -> dict | None:
-        try:
-            return variant_params(**form.cleaned_data)
-        except job_params.InvalidParams as exc:  # e.g. a colour unknown to a GAN activated since the page showed
-            for name, message in exc.errors.items():
-                form.add_error(name if name in form.fields else None, message)
-            return None
+        # InvalidParams: e.g. a colour unknown to a GAN activated since the page showed
+        return self.checked(form, lambda: variant_params(**form.cleaned_data))
 
 
 class EditAttributes(JobAction):
@@ -151,12 +157,7 @@ class EditAttributes(JobAction):
             return {"editable": {}}, f"No usable attribute-edit model: {exc}"
 
     def params(self, form) -> dict | None:
-        try:
-            return job_params.edit_params(form.target())
-        except job_params.InvalidEditTarget as exc:
-            for name, message in exc.errors.items():
-                form.add_error(name if name in form.fields else None, message)
-            return None
+        return self.checked(form, lambda: job_params.edit_params(form.target()))
 
 
 class EnhanceImages(JobAction):
