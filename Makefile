@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: demo test test-fast run-web run-worker clean
+.PHONY: demo serve test test-fast run-web run-worker clean
 
 # One target builds the environment for both demo and test (a stamp file makes a half-done install rerun).
 .venv: $(VENV)/.installed
@@ -23,11 +23,14 @@ demo: .venv
 	@echo "  Storefront:  http://127.0.0.1:$(PORT)/"
 	@echo "  Admin:       http://127.0.0.1:$(PORT)/admin/   (login: admin / admin)"
 	@echo "  API schema:  http://127.0.0.1:$(PORT)/api/prodimg/schema/"
-	@echo "  A separate 'manage.py qcluster' worker runs the jobs. Ctrl-C stops both."
+	@echo "  A separate 'manage.py qcluster' worker runs the jobs. Ctrl-C (or SIGTERM to make) stops both."
 	@echo ""
-	@trap 'kill 0' INT TERM EXIT; \
-	  $(PY) manage.py qcluster & \
-	  $(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
+	@exec $(PY) shop_demo/run_demo.py --port $(PORT)
+
+# The web server and the worker only, on an already prepared database (shop_demo/run_demo.py starts, watches and
+# stops both; `exec` makes it make's own child, so a SIGTERM that make passes on reaches it).
+serve:
+	@exec $(PY) shop_demo/run_demo.py --port $(PORT)
 
 test: .venv
 	$(VENV)/bin/lint-imports --no-cache

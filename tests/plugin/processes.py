@@ -79,14 +79,14 @@ def kill(proc: subprocess.Popen) -> None:
 
 
 def stop(proc: subprocess.Popen, timeout: float = 15) -> None:
-    """SIGTERM (a clean shutdown), then SIGKILL if it takes too long."""
+    """SIGTERM to the cluster's main process (a clean shutdown: it stops its own processes; a SIGTERM to each of
+    them at once leaves it waiting forever for its dead sentinel), then SIGKILL to the group for anything left."""
     try:
-        os.killpg(proc.pid, signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=timeout)
-    except ProcessLookupError:
-        pass
     except subprocess.TimeoutExpired:
-        kill(proc)
+        pass
+    kill(proc)
 
 
 def generated_files(media_root) -> set[str]:
