@@ -37,4 +37,4 @@ test: .venv
 	$(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) db.sqlite3 media
+	rm -rf $(VENV) db.sqlite3 media media-prodimg-private
