@@ -5,7 +5,9 @@ For each variant and edit a job makes, `assess` measures
 - through the product mask of the source photo (`ml.recolour.diagnose`): the share of the product visibly changed
   (`mask_changed`) and ΔE00 between original and result outside the product (`delta_e_outside`: p95, and median);
 and flags the image `needs_look`, with readable `review_notes`, when a figure misses its threshold
-(PRODIMG["CONFIDENCE"]) or the mask itself cannot be trusted. A model that is not trained leaves its figures null,
+(PRODIMG["CONFIDENCE"]) or the mask itself cannot be trusted. Degenerate outputs (`degenerate`: a near-constant
+image, a result equal to its source, a result of another size or shape than its source) are always flagged,
+whatever the models say and even when no model is trained. A model that is not trained leaves its figures null,
 with a note. Nothing here fails a job: an error becomes a note and a flag, and is logged.
 Enhanced images are not assessed (their figures stay null, unflagged).
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import numpy as np
 from PIL import Image
 
 from ml.recolour import diagnose
@@ -139,15 +142,37 @@ def masked(mask, source: Image.Image, image: Image.Image, asked: Asked) -> Findi
     return finding
 
 
+# a result is degenerate when ...
+FLAT_STD = 2.0  # ... the standard deviation of its grey levels (0-255) is under this: one flat colour
+SAME_AS_SOURCE = 1.0  # ... no pixel differs from the source by more than this (0-255, after rounding noise)
+SIZE_TOLERANCE = 0.02  # ... its width or height differs from the source's by more than this share
+
+
+def degenerate(source: Image.Image, image: Image.Image) -> Finding:
+    """Notes (always flagged) for an output no reviewer would approve, measured without any model."""
+    notes = []
+    (sw, sh), (w, h) = source.size, image.size
+    if abs(w - sw) > SIZE_TOLERANCE * sw or abs(h - sh) > SIZE_TOLERANCE * sh:
+        notes.append(f"the result is {w}x{h} pixels but its source photo is {sw}x{sh}: not the product's size")
+    grey = np.asarray(image.convert("L"), np.float32)
+    if grey.size == 0 or float(grey.std()) < FLAT_STD:
+        notes.append("the result is nearly one flat colour: no product is visible")
+    elif not notes:
+        a = np.asarray(source.convert("RGB"), np.int16)
+        b = np.asarray(image.convert("RGB").resize(source.size), np.int16)
+        if int(np.abs(a - b).max()) <= SAME_AS_SOURCE:
+            notes.append("the result is the same as its source photo: nothing was changed")
+    return Finding(notes=notes, flagged=bool(notes))
+
+
 def _pct(share: float) -> str:
     return f"{100 * share:.0f} %"
 
 
 def _assess_one(tools: Tools, source: Image.Image, image: Image.Image, asked: Asked) -> Finding:
-    parts = [
-        judged(tools.judge, image, asked) if tools.judge else _missing(tools, "evaluator", asked),
-        masked(tools.mask, source, image, asked) if tools.mask else _missing(tools, "mask", asked),
-    ]
+    parts = [degenerate(source, image), judged(tools.judge, image, asked) if tools.judge else _missing(tools, "evaluator", asked)]
+    if image.size == source.size:  # the mask figures compare pixel by pixel
+        parts.append(masked(tools.mask, source, image, asked) if tools.mask else _missing(tools, "mask", asked))
     return Finding({k: v for p in parts for k, v in p.figures.items()}, [n for p in parts for n in p.notes],
                    any(p.flagged for p in parts), {k: v for p in parts for k, v in p.checked.items()})
 

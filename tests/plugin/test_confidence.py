@@ -145,9 +145,12 @@ def test_an_edit_job_stores_the_lowest_probability_of_its_targets(
 def test_missing_evaluator_and_mask_leave_the_figures_null_with_a_note(gan_version, product_image):
     for g in colourways(product_image, count=1):
         assert g.confidence is None and g.mask_changed is None and g.delta_e_outside is None
-        assert "no evaluator trained: colour not checked" in g.review_notes[0]
-        assert "no product mask model trained" in g.review_notes[1]
-        assert g.needs_look is False  # nothing measured is not something wrong
+        assert any("no evaluator trained: colour not checked" in n for n in g.review_notes)
+        assert any("no product mask model trained" in n for n in g.review_notes)
+    source = make_image()
+    quality = assessed(source, painted(source, product=COLOURS["navy-blue"]), Asked({"colour": "navy-blue"}))
+    assert quality["review_notes"][0].startswith("no evaluator trained") and len(quality["review_notes"]) == 2
+    assert quality["needs_look"] is False  # nothing measured is not something wrong
 
 
 def test_missing_evaluator_only_nulls_the_confidence(gan_version, mask_version, product_image, lenient):
@@ -224,6 +227,39 @@ def test_mask_problems_become_notes_and_flag_the_image(evaluator_version, mask_v
     quality = assessed(backdrop, backdrop.copy(), Asked({"colour": "red"}))
     assert quality["needs_look"]
     assert any(n.startswith("product mask: ") for n in quality["review_notes"]), quality["review_notes"]
+
+
+# ---- degenerate outputs are always flagged -----------------------------------------------------------------
+
+@pytest.mark.parametrize("models", [True, False], ids=["with models", "no models"])
+@pytest.mark.parametrize("case, note", [
+    ("flat", "nearly one flat colour"),
+    ("source", "the same as its source photo"),
+    ("smaller", "not the product's size"),
+    ("wider", "not the product's size"),
+])
+def test_degenerate_results_are_flagged_whatever_the_thresholds(case, note, models, lenient, request):
+    if models:
+        request.getfixturevalue("evaluator_version"), request.getfixturevalue("mask_version")
+    source = make_image((90, 120))
+    result = {"flat": Image.new("RGB", (90, 120), (30, 30, 31)), "source": source.copy(),
+              "smaller": source.resize((1, 1)), "wider": source.resize((400, 120))}[case]
+    quality = assessed(source, result, Asked({"colour": "navy-blue"}))
+    assert quality["needs_look"], quality
+    assert any(note in n for n in quality["review_notes"]), quality["review_notes"]
+
+
+def test_a_real_change_is_not_degenerate(evaluator_version, mask_version, lenient):
+    source = make_image((90, 120))
+    result = painted(source, product=COLOURS["navy-blue"])
+    assert confidence.degenerate(source, result).notes == []
+    assert confidence.degenerate(source, result.convert("RGBA")).notes == []  # a kept alpha is no change of size
+    assert not assessed(source, result, Asked({"colour": "navy-blue"}))["needs_look"]
+
+
+def test_a_flat_source_is_not_mistaken_for_a_flat_result_when_the_result_has_a_product(lenient):
+    source = Image.new("RGB", (90, 120), (200, 200, 200))
+    assert confidence.degenerate(source, make_image((90, 120))).notes == []
 
 
 # ---- prodimg_eval registers the evaluator ------------------------------------------------------------------
