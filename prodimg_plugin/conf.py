@@ -47,9 +47,14 @@ DEFAULTS = {
     "ON_ENHANCED_APPROVED": None,  # dotted path of callable(generated): e.g. make it the product's main image
     # confidence on every variant and edit (services.confidence): a result is flagged "needs a look" when
     "CONFIDENCE": {
-        "min_probability": 0.5,  # ... the evaluator is less sure than this that it shows what was asked for
+        # (defaults measured on real photos by bench/bench_confidence.py, docs/benchmarks.md: an evaluator trained
+        # minutes on a catalogue is too noisy a judge of colour to flag on its own, so by default its probability
+        # is shown on the review page but flags nothing; a shop with a stronger evaluator may raise it)
+        "min_probability": 0.0,  # ... the evaluator is less sure than this that it shows what was asked for
         "min_mask_changed": 0.5,  # ... a colour change reached less than this share of the product (its mask)
-        "max_delta_e_outside": 3.0,  # ... ΔE00 outside the product (p95) exceeds this: the backdrop, skin changed
+        "max_delta_e_outside": 2.0,  # ... ΔE00 outside the product (p95) exceeds this: the backdrop, skin changed
+        "max_regions_apart": 0.13,  # ... on a worn item, the change covers two differently coloured regions this
+        "min_region_share": 0.25,  # ... far apart (share of the height), the smaller at least this share of it
     },  # the mask thresholds apply to colour changes only (a design variation or a new category redraws it all)
     # purge
     "PURGE_GRACE_SECONDS": 3600,  # younger files are never purged: a running job may be about to commit them

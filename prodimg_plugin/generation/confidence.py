@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from ml.flaws import changed_regions, sharpness_ratio
 from ml.recolour import diagnose
 from ml.vocab import category_attribute, colour_attribute
 from prodimg_plugin import weights
@@ -121,6 +122,9 @@ def judged(judge, image: Image.Image, asked: Asked) -> Finding:
     return finding
 
 
+WORN = 0.01  # a photo whose mask finds a person on more than this share of it shows the product worn
+
+
 def masked(mask, source: Image.Image, image: Image.Image, asked: Asked) -> Finding:
     """What changed inside and outside the product; notes when the mask is untrustworthy or a threshold missed."""
     d = diagnose(source, image, mask)
@@ -135,6 +139,13 @@ def masked(mask, source: Image.Image, image: Image.Image, asked: Asked) -> Findi
         finding.notes.append(f"only {_pct(d['mask_changed'])} of the product visibly changed "
                              f"(at least {_pct(limits['min_mask_changed'])} expected)")
         finding.flagged = True
+    if asked.recolour and mask.person.mean() > WORN:
+        regions = changed_regions(source, image)
+        if regions["minor_share"] >= limits["min_region_share"] and regions["apart"] >= limits["max_regions_apart"]:
+            finding.notes.append(f"the change covers two differently coloured regions one above the other "
+                                 f"({_pct(regions['apart'])} of the height apart): another garment, the shoes or "
+                                 "the trousers may have changed too")
+            finding.flagged = True
     if asked.inside_only and d["delta_e_outside_p95"] > limits["max_delta_e_outside"]:
         finding.notes.append(f"the image changed outside the product (ΔE00 p95 {d['delta_e_outside_p95']:.1f}, "
                              f"at most {limits['max_delta_e_outside']:g} expected): backdrop, skin or hair")
@@ -146,6 +157,7 @@ def masked(mask, source: Image.Image, image: Image.Image, asked: Asked) -> Findi
 FLAT_STD = 2.0  # ... the standard deviation of its grey levels (0-255) is under this: one flat colour
 SAME_AS_SOURCE = 1.0  # ... no pixel differs from the source by more than this (0-255, after rounding noise)
 SIZE_TOLERANCE = 0.02  # ... its width or height differs from the source's by more than this share
+BLURRED = 0.45  # ... it keeps less than this share of its source's fine detail (a low-resolution rendition)
 
 
 def degenerate(source: Image.Image, image: Image.Image) -> Finding:
@@ -162,6 +174,9 @@ def degenerate(source: Image.Image, image: Image.Image) -> Finding:
         b = np.asarray(image.convert("RGB").resize(source.size), np.int16)
         if int(np.abs(a - b).max()) <= SAME_AS_SOURCE:
             notes.append("the result is the same as its source photo: nothing was changed")
+        elif (kept := sharpness_ratio(source, image)) < BLURRED:
+            notes.append(f"the result is much blurrier than its source photo (it keeps {_pct(kept)} of its "
+                         "detail): a low-resolution rendition, not a catalogue image")
     return Finding(notes=notes, flagged=bool(notes))
 
 

@@ -219,7 +219,7 @@ def test_a_design_variation_is_not_held_to_the_mask_thresholds(evaluator_version
     source = make_image()
     asked = confidence.asked_for_variant({"mode": "design"}, {"colour": "red", "category": "tee"})
     quality = assessed(source, painted(source, backdrop=(70, 120, 200)), asked)
-    assert quality["delta_e_outside"] > 20 and not quality["needs_look"]
+    assert quality["delta_e_outside"] > 20 and not quality["needs_look"], quality["review_notes"]
 
 
 def test_mask_problems_become_notes_and_flag_the_image(evaluator_version, mask_version):
@@ -341,3 +341,42 @@ def test_enhanced_images_get_no_confidence(evaluator_version, mask_version, prod
     job = jobs.run_job(jobs.create_jobs(ImageJob.Kind.ENHANCE, [product_image])[0].pk)
     [g] = job.results.all()
     assert g.confidence is None and g.mask_changed is None and not g.needs_look and g.review_notes == []
+
+
+# ---- a worn item: the change must stay on one garment -------------------------------------------------------
+
+def worn_photo(top=(180, 40, 40), bottom=(40, 60, 150)):
+    """A 'shirt' above 'jeans' on a white backdrop, and a mask that takes both for the product (as a mask net does
+    when it cannot tell garments apart) with a person beside them."""
+    from ml.masker import ProductMask
+    from tests.ml.test_flaws import two_garments
+
+    image = two_garments(top, bottom)
+    alpha = (np.asarray(image).min(axis=2) < 240).astype(np.float32)
+    person = np.zeros_like(alpha)
+    person[0:10, 30:60] = 1.0  # a head above the collar
+    return image, ProductMask(alpha=alpha, person=person)
+
+
+def test_a_recolour_that_reaches_the_jeans_of_a_worn_shirt_is_flagged():
+    source, mask = worn_photo()
+    finding = confidence.masked(mask, source, worn_photo(top=(40, 160, 60), bottom=(40, 160, 60))[0],
+                                Asked({"colour": "green"}))
+    assert finding.flagged and any("two differently coloured regions" in n for n in finding.notes), finding.notes
+    shirt_only = confidence.masked(mask, source, worn_photo(top=(40, 160, 60))[0], Asked({"colour": "green"}))
+    assert not any("two differently coloured regions" in n for n in shirt_only.notes), shirt_only.notes
+
+
+def test_a_packshot_of_two_tone_parts_is_not_held_to_the_worn_rule():
+    source, mask = worn_photo()
+    mask.person[:] = 0.0  # no person: a packshot, whose parts may all change
+    finding = confidence.masked(mask, source, worn_photo(top=(40, 160, 60), bottom=(40, 160, 60))[0],
+                                Asked({"colour": "green"}))
+    assert not any("two differently coloured regions" in n for n in finding.notes)
+
+
+def test_a_blurred_rendition_is_flagged_as_degenerate(lenient):
+    source = make_image((90, 120))
+    blurred = source.resize((12, 16), Image.Resampling.BOX).resize(source.size, Image.Resampling.BICUBIC)
+    notes = confidence.degenerate(source, blurred).notes
+    assert any("much blurrier than its source" in n for n in notes), notes
