@@ -178,6 +178,8 @@ class RareClickThompson:
         sd = self.config.sample_scale * np.sqrt(self.var[uniq])
         w = self.mean[uniq] + sd * rng.standard_normal((self.config.n_draws, len(uniq)))
         scores = w[:, inverse.reshape(enc.deciding.shape)].sum(axis=2)  # (n_draws, k)
+        if self.config.min_impressions <= 0:
+            return scores
         fresh = 1 - np.minimum(self.impressions[enc.count_slots] / self.config.min_impressions, 1)
         return scores + self.config.optimism * fresh
 

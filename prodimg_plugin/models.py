@@ -240,6 +240,15 @@ class RejectedEvent(models.Model):
         return f"{self.reason}: {self.count}"
 
 
+class PersonalisationReport(RejectedEvent):
+    """The admin's "Personalisation report" page (no table of its own: the policy against the holdout)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("Personalisation report")
+        verbose_name_plural = _("Personalisation report")
+
+
 class RecommenderState(models.Model):
     """A recommender's learned state (e.g. a posterior), persisted; the cache holds the hot copy."""
 
