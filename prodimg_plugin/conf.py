@@ -91,7 +91,7 @@ DEFAULTS = {
     "HOLDOUT_SHARE": 0.10,  # shoppers who always see the seller's main image: the report's comparison
     "MIN_EFFECTIVE_SAMPLE": 1000,  # below this effective sample size the report claims no lift
     "BASE_RATE": 0.005,  # prior click-through until the shop has its own (then the observed one is used)
-    "BOT_USER_AGENTS": ("bot", "crawler", "spider", "slurp", "headless", "curl/", "python-requests", "wget"),
+    "BOT_USER_AGENTS": ("bot", "crawler", "spider", "slurp", "curl/", "python-requests", "wget"),
     "BOT_EVENTS_PER_MINUTE": 120,  # a shopper posting more events than this per minute is treated as a bot
     "EVENTS_MAX_BATCH": 100,  # events in one POST to /api/prodimg/events/
     "ANONYMOUS_EVENTS_RETENTION_DAYS": 90,  # anonymous shoppers' events are purged after this (None: kept)
