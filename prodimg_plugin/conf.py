@@ -88,6 +88,16 @@ DEFAULTS = {
     "LEARN_INTERVAL_SECONDS": 60,  # fold new events into the recommender at most this often (None: only by task)
     "LEARN_ATTRIBUTION_SECONDS": 600,  # an impression is learnt from once a click can no longer be expected
     "LEARN_BATCH_SIZE": 5000,  # impressions folded in per learning step
+    # the rare-click recommender (prodimg_plugin.storefront.rare_clicks.RareClickRecommender)
+    "SHOPPER_CONTEXT": "prodimg_plugin.storefront.shopper_context.default_context",  # callable(request) -> dict
+    "REWARD_WEIGHTS": {"click": 1.0, "add_to_cart": 3.0, "purchase": 10.0},  # what an outcome is worth
+    "ATTRIBUTION_HOURS": 24,  # an outcome counts for the decision that showed the image within this many hours
+    "HALF_LIFE_DAYS": 14,  # learned preferences lose half their weight in this time (decayed hourly)
+    "HOLDOUT_SHARE": 0.10,  # shoppers who always see the seller's main image: the report's comparison
+    "MIN_EFFECTIVE_SAMPLE": 1000,  # below this effective sample size the report claims no lift
+    "BASE_RATE": 0.005,  # prior click-through until the shop has its own (then the observed one is used)
+    "BOT_USER_AGENTS": ("bot", "crawler", "spider", "slurp", "curl/", "python-requests", "wget"),
+    "BOT_EVENTS_PER_MINUTE": 120,  # a shopper posting more events than this per minute is treated as a bot
     "EVENTS_MAX_BATCH": 100,  # events in one POST to /api/prodimg/events/
     "ANONYMOUS_EVENTS_RETENTION_DAYS": 90,  # anonymous shoppers' events are purged after this (None: kept)
     "FEATURE_HISTOGRAM_BINS": 3,  # colour histogram bins per channel (bins**3 values) when no CVAE is active
@@ -98,7 +108,7 @@ DEFAULTS = {
     "API_MAX_PAGE_SIZE": 500,  # ... this many
 }
 
-IMPORT_STRINGS = {"ATTRIBUTES", "RECOMMENDER", "PERSONALIZE_OPT_OUT", "ON_ENHANCED_APPROVED"}
+IMPORT_STRINGS = {"ATTRIBUTES", "RECOMMENDER", "PERSONALIZE_OPT_OUT", "ON_ENHANCED_APPROVED", "SHOPPER_CONTEXT"}
 
 
 class ProdimgSettings:

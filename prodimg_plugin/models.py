@@ -189,6 +189,9 @@ class ImageEvent(models.Model):
     decision_id = models.CharField(max_length=40, blank=True, db_index=True,
                                    help_text=_("Links a click to the impression (decision) it came from."))
     candidates = models.JSONField(default=list, blank=True, help_text=_("Candidates and propensities at decision time."))
+    context = models.JSONField(default=dict, blank=True,
+                               help_text=_("The coarse shopper context a decision was made for (device class, page "
+                                           "type, campaign, hour of week, ...); no identifiers."))
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -223,6 +226,27 @@ class ImageFeatures(models.Model):
             models.UniqueConstraint(fields=["source"], condition=models.Q(generated__isnull=True),
                                     name="prodimg_one_feature_row_per_original")
         ]
+
+
+class RejectedEvent(models.Model):
+    """How many storefront events of one kind were ignored (bots, duplicates, unknown ids, ...), shown on the
+    personalisation report. Counts only: the events themselves are not kept."""
+
+    reason = models.CharField(max_length=40, unique=True)
+    count = models.BigIntegerField(default=0)
+    last_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.count}"
+
+
+class PersonalisationReport(RejectedEvent):
+    """The admin's "Personalisation report" page (no table of its own: the policy against the holdout)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("Personalisation report")
+        verbose_name_plural = _("Personalisation report")
 
 
 class RecommenderState(models.Model):

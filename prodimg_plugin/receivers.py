@@ -7,8 +7,9 @@ from prodimg_plugin import signals
 
 @receiver(post_migrate)
 def schedule_upkeep(sender, app_config=None, **kwargs):
-    """Schedule the plugin's recurring work once django-q2's tables exist: the job reaper (every minute) and the
-    purge of anonymous shoppers' events past their retention period (daily)."""
+    """Schedule the plugin's recurring work once django-q2's tables exist: the job reaper (every minute), the
+    purge of anonymous shoppers' events past their retention period (daily) and the recommender's forgetting
+    (hourly, by HALF_LIFE_DAYS)."""
     if getattr(app_config, "label", None) != "prodimg_plugin":
         return
     from django_q.models import Schedule
@@ -20,6 +21,10 @@ def schedule_upkeep(sender, app_config=None, **kwargs):
     Schedule.objects.get_or_create(
         name="prodimg-purge-anonymous-events",
         defaults={"func": "prodimg_plugin.tasks.purge_anonymous_events", "schedule_type": Schedule.DAILY},
+    )
+    Schedule.objects.get_or_create(
+        name="prodimg-decay-recommender",
+        defaults={"func": "prodimg_plugin.tasks.decay_recommender", "schedule_type": Schedule.HOURLY},
     )
 
 

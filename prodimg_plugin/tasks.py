@@ -1,5 +1,6 @@
 """django-q2 task functions: thin, they take ids and call a service."""
 from prodimg_plugin.generation import jobs
+from prodimg_plugin.storefront import learning
 from prodimg_plugin.upkeep import purge
 
 
@@ -16,6 +17,11 @@ def reap_jobs() -> str:
 def purge_anonymous_events() -> str:
     """Anonymous shoppers' events past ANONYMOUS_EVENTS_RETENTION_DAYS (scheduled daily)."""
     return f"deleted {purge.purge_anonymous_events()} anonymous shopper events"
+
+
+def decay_recommender() -> str:
+    """Forget learned preferences by the time since the last decay (HALF_LIFE_DAYS; scheduled hourly)."""
+    return f"decayed over {learning.decay():.0f} s"
 
 
 def train_model(argv: list[str]) -> str:

@@ -24,7 +24,8 @@ from prodimg_plugin.api.pagination import PAGE_PARAMETERS, Pages, page_of
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.host import clean_key, get_product_model
 from prodimg_plugin.models import ImageEvent
-from prodimg_plugin.storefront import events, personalize, shoppers
+from prodimg_plugin.storefront import events, personalize, rejections, shoppers
+from prodimg_plugin.storefront.shopper_context import is_bot
 
 
 class EventSerializer(serializers.Serializer):
@@ -110,6 +111,9 @@ class EventsView(ShopperView):
     @extend_schema(request=EventBatchSerializer, responses={201: StoredEventSerializer(many=True)})
     def post(self, request):
         user_id, session_key = self.get_shopper(request)
+        if is_bot(request):  # accepted and ignored: a crawler learns nothing from an error, and teaches nothing
+            rejections.count("bot")
+            return Response([], status=status.HTTP_201_CREATED)
         batch = EventBatchSerializer(data=_payload(request.data))
         batch.is_valid(raise_exception=True)
         try:

@@ -9,6 +9,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from ml import offpolicy
+from prodimg_plugin.evaluation import lift_report
 from prodimg_plugin.evaluation.base import Evaluation, EvaluationError
 from prodimg_plugin.models import ImageEvent, RecommenderState
 from prodimg_plugin.storefront import personalize
@@ -28,10 +29,17 @@ def recommender_arguments(parser) -> None:
     parser.add_argument("--boot", type=int, default=500, help="bootstrap resamples for the intervals")
     parser.add_argument("--alpha", type=float, default=0.05, help="1 - confidence of the intervals")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--report", action="store_true",
+                        help="the personalisation report instead: the policy against the holdout (always the main "
+                             "image), per product and overall, with IPS/SNIPS/DR, intervals and effective sample size")
 
 
 def evaluate_recommender(options: dict) -> dict:
-    """IPS, SNIPS, DM and DR estimates of the Thompson policy, always-the-original and uniform from the log."""
+    """IPS, SNIPS, DM and DR estimates of the Thompson policy, always-the-original and uniform from the log
+    (with --report: the personalisation report of the live policy against the holdout)."""
+    if options.get("report"):
+        return {"lift_report": lift_report.build_report(options.get("days"), n_boot=options.get("boot") or 300,
+                                                        seed=options.get("seed") or 0)}
     feedback = personalize.feedback_for(logged_decisions(options.get("days"), options.get("limit") or 50_000))
     if not feedback:
         raise EvaluationError(NOTHING_LOGGED)
@@ -94,6 +102,8 @@ def _logged(recommender: ThompsonRecommender, f: Feedback) -> dict | None:
 
 def format_recommender(report: dict) -> str:
     """The estimates as a table: one row per policy, IPS/SNIPS/DR with their intervals."""
+    if "lift_report" in report:
+        return lift_report.format_report(report["lift_report"])
     level = round(100 * (1 - report.get("alpha", 0.05)))
     trained = (f"the policy was trained on the {report['trained_on']} decisions before these"
                if report["trained_on"] else "the policy is the live learned state")

@@ -38,8 +38,10 @@ class ShopperContext:
 
     def __init__(self, user_id: int | None = None, session_key: str = "",
                  history: list[tuple[str, bool]] | None = None, at: datetime | None = None, click_version: int = 0,
-                 opted_out: bool = False, loader: Callable[[], list[tuple[str, bool]]] | None = None):
+                 opted_out: bool = False, loader: Callable[[], list[tuple[str, bool]]] | None = None,
+                 features: dict[str, str] | None = None):
         self.user_id, self.session_key, self.at = user_id, session_key, at
+        self.features = features or {}  # coarse context (device, page, campaign, ...): PRODIMG["SHOPPER_CONTEXT"]
         self.click_version = click_version  # changes whenever the shopper clicks: cached choices are made again
         self.opted_out = opted_out
         self.memo: dict = {}  # per-shopper computations a recommender may keep (e.g. a context vector)
@@ -75,6 +77,9 @@ class Feedback:
     clicked: bool  # a click, add-to-cart or purchase came from this decision
     propensity: float | None = None
     candidates: list[str] = field(default_factory=list)
+    reward: float | None = None  # graded: the REWARD_WEIGHTS of the outcomes within the attribution window
+    position: int | None = None  # where on the page the image was shown
+    attributes: dict = field(default_factory=dict)  # the shown image's attributes and kind when it was chosen
 
 
 def source_key(source_id) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.signals import request_finished
@@ -18,7 +19,8 @@ from django.utils import timezone
 from prodimg_plugin import signals
 from prodimg_plugin.host import get_image_model, get_product_model, product_id_of
 from prodimg_plugin.models import GeneratedImage, ImageEvent
-from prodimg_plugin.storefront import shoppers
+from prodimg_plugin.conf import prodimg_settings
+from prodimg_plugin.storefront import rejections, shoppers
 from prodimg_plugin.storefront.context import ShopperContext
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,7 @@ def impression(shopper: ShopperContext, decision, position: int | None, page: st
                       source_id=decision.candidate.source_id, generated_id=decision.candidate.generated_id,
                       position=position, page=(page or "")[:200], propensity=decision.propensity,
                       recommender=decision.recommender[:100], decision_id=decision.decision_id,
-                      candidates=decision.candidates_log(), created_at=at)
+                      candidates=decision.candidates_log(), context=dict(shopper.features), created_at=at)
 
 
 def flush() -> int:
@@ -107,8 +109,45 @@ def record(events: list[ImageEvent]) -> list[ImageEvent]:
 
 
 def submit(user_id: int | None, session_key: str, items: list[dict]) -> list[ImageEvent]:
-    """Check and store a batch of a shopper's events (API); InvalidEvents and nothing stored if any is bad."""
-    return record(build(user_id, session_key, items))
+    """Check and store a batch of a shopper's events (API); InvalidEvents and nothing stored if any is bad.
+
+    Ignored, counted (rejections) and not stored: the batch of a shopper over BOT_EVENTS_PER_MINUTE, and beacons
+    sent twice (an outcome type already recorded for its decision). An outcome without a decision is stored (it
+    is the shopper's history) and counted, since no decision can learn from it."""
+    limit = prodimg_settings.BOT_EVENTS_PER_MINUTE
+    if limit and _recent(user_id, session_key) + len(items) > limit:
+        rejections.count("bot", len(items))
+        return []
+    try:
+        built = build(user_id, session_key, items)
+    except InvalidEvents as exc:
+        rejections.count("invalid", len(exc.errors))
+        raise
+    fresh = _without_duplicates(built)
+    rejections.count("duplicate", len(built) - len(fresh))
+    rejections.count("no_impression", sum(1 for e in fresh if e.type in shoppers.CLICKS and not e.decision_id))
+    return record(fresh) if fresh else []
+
+
+def _recent(user_id: int | None, session_key: str) -> int:
+    since = timezone.now() - timedelta(minutes=1)
+    return shoppers.events_of(user_id, session_key).filter(created_at__gte=since).exclude(type="impression").count()
+
+
+def _without_duplicates(built: list[ImageEvent]) -> list[ImageEvent]:
+    """Drop outcomes whose (decision, type) is already stored or earlier in the batch."""
+    ids = {e.decision_id for e in built if e.decision_id and e.type in shoppers.CLICKS}
+    seen = set(ImageEvent.objects.filter(decision_id__in=ids, type__in=shoppers.CLICKS)
+               .values_list("decision_id", "type")) if ids else set()
+    out = []
+    for event in built:
+        key = (event.decision_id, event.type)
+        if event.decision_id and event.type in shoppers.CLICKS:
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(event)
+    return out
 
 
 def build(user_id: int | None, session_key: str, items: list[dict]) -> list[ImageEvent]:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from prodimg_plugin import signals
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.models import ImageEvent
-from prodimg_plugin.storefront import shoppers
+from prodimg_plugin.storefront import rejections, shoppers
 from prodimg_plugin.storefront.context import Feedback
 from prodimg_plugin.storefront.state import StateStore
 
@@ -79,7 +79,8 @@ setting_changed.connect(_reset_on_settings)
 
 
 def learn(now: datetime | None = None, limit: int | None = None) -> int:
-    """Fold due impressions (older than LEARN_ATTRIBUTION_SECONDS) and their clicks into the recommender.
+    """Fold due impressions (older than the recommender's `attribution_seconds`, else LEARN_ATTRIBUTION_SECONDS)
+    and their outcomes into the recommender.
 
     Returns the number of decisions learnt from. Safe to run from several processes: a step whose events
     another process has already taken is dropped."""
@@ -90,7 +91,7 @@ def learn(now: datetime | None = None, limit: int | None = None) -> int:
 
 def _learn(rt: Runtime, now: datetime, limit: int) -> int:
     row = rt.store.row()
-    cutoff = now - timedelta(seconds=prodimg_settings.LEARN_ATTRIBUTION_SECONDS)
+    cutoff = now - timedelta(seconds=attribution_seconds(rt.recommender))
     batch = ImageEvent.objects.filter(type=ImageEvent.Type.IMPRESSION, id__gt=row.last_event_id).order_by("id")
     due = list(takewhile(lambda e: e.created_at <= cutoff, batch[:limit]))  # stop at the first one not yet due
     if not due:
@@ -110,20 +111,51 @@ def _learn(rt: Runtime, now: datetime, limit: int) -> int:
     return len(feedback)
 
 
-def feedback_for(impressions: list[ImageEvent]) -> list[Feedback]:
-    """One Feedback per decision first shown in `impressions`: the image, the click, the context then."""
+def attribution_seconds(recommender) -> float:
+    """How long after an impression its outcomes still count (and learning waits)."""
+    return float(getattr(recommender, "attribution_seconds", prodimg_settings.LEARN_ATTRIBUTION_SECONDS))
+
+
+def feedback_for(impressions: list[ImageEvent], window: float | None = None) -> list[Feedback]:
+    """One Feedback per decision first shown in `impressions`: the image, its graded reward (REWARD_WEIGHTS of
+    the outcome types within `window` seconds of the impression; each type once), the context then.
+
+    An outcome timed before its impression, or after the window, is counted (rejections) and not learnt from."""
     firsts = _first_impressions(impressions)
-    clicked = set(ImageEvent.objects.filter(type__in=shoppers.CLICKS, decision_id__in={e.decision_id for e in firsts})
-                  .exclude(decision_id="").values_list("decision_id", flat=True))
+    window = attribution_seconds(runtime().recommender) if window is None else window
+    rewards = _rewards(firsts, window)
     contexts = shoppers.contexts_at(firsts)
     out = []
     for event in firsts:
         shown = shoppers.image_key({"source_id": event.source_id, "generated_id": event.generated_id})
         if shown is None:
             continue
-        out.append(Feedback(contexts[event.id], event.product_id, shown, event.decision_id in clicked,
-                            event.propensity, [c.get("key") for c in event.candidates or []]))
+        reward = rewards.get(event.decision_id, 0.0) if event.decision_id else 0.0
+        logged = event.candidates or []
+        attrs = next((c.get("attrs") for c in logged if c.get("key") == shown and c.get("attrs")), {})
+        out.append(Feedback(contexts[event.id], event.product_id, shown, reward > 0, event.propensity,
+                            [c.get("key") for c in logged], reward=reward, position=event.position,
+                            attributes=attrs))
     return out
+
+
+def _rewards(firsts: list[ImageEvent], window: float) -> dict[str, float]:
+    """decision id -> the summed weights of its outcome types inside the window."""
+    shown_at = {e.decision_id: e.created_at for e in firsts if e.decision_id}
+    weights = prodimg_settings.REWARD_WEIGHTS
+    seen, late, early = {}, 0, 0
+    outcomes = ImageEvent.objects.filter(type__in=shoppers.CLICKS, decision_id__in=set(shown_at))
+    for decision, kind, at in outcomes.values_list("decision_id", "type", "created_at"):
+        delay = (at - shown_at[decision]).total_seconds()
+        if delay < 0:
+            early += 1
+        elif delay > window:
+            late += 1
+        else:
+            seen.setdefault(decision, set()).add(kind)
+    rejections.count("out_of_order", early)
+    rejections.count("late", late)
+    return {d: sum(float(weights.get(k, 1.0)) for k in kinds) for d, kinds in seen.items()}
 
 
 def _first_impressions(impressions: list[ImageEvent]) -> list[ImageEvent]:
@@ -132,6 +164,22 @@ def _first_impressions(impressions: list[ImageEvent]) -> list[ImageEvent]:
     first = dict(ImageEvent.objects.filter(type=ImageEvent.Type.IMPRESSION, decision_id__in=ids).order_by()
                  .values("decision_id").annotate(first=Min("id")).values_list("decision_id", "first"))
     return [e for e in impressions if not e.decision_id or first.get(e.decision_id) == e.id]
+
+
+def decay(now: datetime | None = None) -> float:
+    """Move the learned state back towards the prior by the time since the last decay (HALF_LIFE_DAYS);
+    returns the seconds decayed over (0 for a recommender that does not forget). Scheduled hourly."""
+    rt = runtime()
+    if not hasattr(rt.recommender, "decay"):
+        return 0.0
+    with rt.learning:
+        row = rt.store.row()
+        rt.store.refresh(rt.recommender, force=True)
+        elapsed = rt.recommender.decay(now or timezone.now())
+        if not rt.store.commit(row, row.last_event_id, rt.recommender.state_dict(), 0):
+            rt.store.loaded_version = None  # someone learnt meanwhile: the next decay covers this time
+            return 0.0
+        return elapsed
 
 
 def learn_soon() -> None:

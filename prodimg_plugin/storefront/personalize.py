@@ -26,8 +26,9 @@ from django.core.cache import cache
 from prodimg_plugin import hooks
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.storefront import candidates as candidate_lists
-from prodimg_plugin.storefront import events, shoppers
+from prodimg_plugin.storefront import events, rejections, shoppers
 from prodimg_plugin.storefront.context import Candidate, Ranked, ShopperContext
+from prodimg_plugin.storefront.shopper_context import is_bot
 from prodimg_plugin.storefront.learning import (  # noqa: F401  (hosts call personalize.learn(), ...)
     Runtime,
     feedback_for,
@@ -38,6 +39,8 @@ from prodimg_plugin.storefront.learning import (  # noqa: F401  (hosts call pers
 )
 
 log = logging.getLogger(__name__)
+
+HOLDOUT = "holdout"  # the `recommender` of decisions shown to the holdout (always the main image)
 
 
 @dataclass
@@ -56,7 +59,9 @@ class Decision:
 
     def candidates_log(self) -> list[dict]:
         """What ImageEvent.candidates records: each candidate key with its propensity."""
-        return [{"key": key, "p": round(p, 6)} for key, p in self.propensities.items()]
+        chosen = {**self.candidate.attributes, "kind": self.candidate.kind}
+        return [{"key": key, "p": round(p, 6), **({"attrs": chosen} if key == self.candidate.key else {})}
+                for key, p in self.propensities.items()]
 
 
 
@@ -101,6 +106,10 @@ def _read_announced(page: Prefetched, shopper: ShopperContext | None) -> None:
 
 def show(request, product, position: int | None = None, page: str = "", buffered: bool = True) -> Decision | None:
     """Choose the image of `product` for the request's shopper and log the impression (None: no images)."""
+    if is_bot(request):  # crawlers see the main image; nothing is logged or learnt
+        rejections.count("bot")
+        candidates = candidate_lists.candidates_for(product)
+        return _deterministic(product, candidates, "original", logged=False) if candidates else None
     shopper = shoppers.context_for_request(request)
     prefetched = _prefetched(request)
     _read_announced(prefetched, shopper)
@@ -134,9 +143,19 @@ def decide(shopper: ShopperContext | None, product, prefetched: Prefetched | Non
     return decision
 
 
+def in_holdout(shopper: ShopperContext) -> bool:
+    """Whether a shopper belongs to the HOLDOUT_SHARE who always see the main image (a stable hash of who they
+    are, so each shopper stays on one side)."""
+    digest = hashlib.sha256(f"holdout:{shopper.key}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < float(prodimg_settings.HOLDOUT_SHARE or 0)
+
+
 def _choose(shopper: ShopperContext, product, candidates: list[Candidate], page: Prefetched | None = None) -> Decision:
-    allowed = filtered(shopper, product, candidates)
     rt = runtime()
+    if getattr(rt.recommender, "uses_holdout", False) and in_holdout(shopper):
+        props = {c.key: float(i == 0) for i, c in enumerate(candidates)}
+        return Decision(uuid.uuid4().hex, str(product.pk), candidates[0], 1.0, props, HOLDOUT)
+    allowed = filtered(shopper, product, candidates)
     try:
         if page is None or not page.state_fresh:  # one look for a newer state per page, not per card
             rt.store.refresh(rt.recommender)

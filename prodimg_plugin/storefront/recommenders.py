@@ -21,10 +21,12 @@ from ml.recommender import ImageRecommender, RecommenderConfig
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.storefront import features
 from prodimg_plugin.storefront.context import Candidate, Feedback, Ranked, ShopperContext
+from prodimg_plugin.storefront.rare_clicks import RareClickRecommender
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Candidate", "Feedback", "OriginalImageRecommender", "Ranked", "ShopperContext", "ThompsonRecommender"]
+__all__ = ["Candidate", "Feedback", "OriginalImageRecommender", "Ranked", "RareClickRecommender", "ShopperContext",
+           "ThompsonRecommender"]
 
 
 class OriginalImageRecommender:

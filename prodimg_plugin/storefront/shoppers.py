@@ -21,6 +21,7 @@ from django.utils import timezone
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.models import ImageEvent
 from prodimg_plugin.storefront.context import ShopperContext, generated_key, source_key
+from prodimg_plugin.storefront.shopper_context import context_of
 
 IMPRESSION = ImageEvent.Type.IMPRESSION
 CLICKS = (ImageEvent.Type.CLICK, ImageEvent.Type.ADD_TO_CART, ImageEvent.Type.PURCHASE)
@@ -71,6 +72,8 @@ def context_for_request(request) -> ShopperContext | None:
     else:
         who = identify(request)
         shopper = context_for(*who) if who else None
+        if shopper is not None:
+            shopper.features = context_of(request)
     request._prodimg_shopper = shopper
     return shopper
 
@@ -144,7 +147,8 @@ def contexts_at(impressions: list[ImageEvent]) -> dict[int, ShopperContext]:
         window = [r for r in seq[max(0, end - prodimg_settings.HISTORY_EVENTS):end]
                   if r["created_at"] >= event.created_at - days]
         out[event.id] = ShopperContext(user_id=event.user_id, session_key=event.session_key,
-                                       history=summarise(window), at=event.created_at)
+                                       history=summarise(window), at=event.created_at,
+                                       features=dict(event.context or {}))
     return out
 
 

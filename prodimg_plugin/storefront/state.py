@@ -18,8 +18,8 @@ from prodimg_plugin.models import RecommenderState
 
 
 def _version(row_or_values) -> str:
-    last, seen = row_or_values
-    return f"{last}.{seen}"
+    last, seen, at = row_or_values  # `at` changes on a commit that learnt nothing (a decay)
+    return f"{last}.{seen}.{int(at.timestamp() * 1000) if at else 0}"
 
 
 class StateStore:
@@ -37,7 +37,7 @@ class StateStore:
 
     def latest_version(self) -> str | None:
         """The stored version (one small query: the database is the truth, whatever cache each process has)."""
-        values = RecommenderState.objects.filter(name=self.name).values_list("last_event_id", "events_seen").first()
+        values = RecommenderState.objects.filter(name=self.name).values_list("last_event_id", "events_seen", "updated_at").first()
         return _version(values) if values else None
 
     def load(self, version: str | None) -> dict:
@@ -48,7 +48,7 @@ class StateStore:
         row = RecommenderState.objects.filter(name=self.name).first()
         if row is None:
             return {}
-        self.publish(row.state, _version((row.last_event_id, row.events_seen)))
+        self.publish(row.state, _version((row.last_event_id, row.events_seen, row.updated_at)))
         return row.state
 
     def publish(self, state: dict, version: str) -> None:
@@ -70,13 +70,14 @@ class StateStore:
 
     def commit(self, row: RecommenderState, cursor: int, state: dict, learnt: int) -> bool:
         """Save state and cursor if nobody else has learnt since `row` was read; publish to the cache."""
-        values = {"last_event_id": cursor, "events_seen": F("events_seen") + learnt, "updated_at": timezone.now()}
+        now = timezone.now()
+        values = {"last_event_id": cursor, "events_seen": F("events_seen") + learnt, "updated_at": now}
         if state is not None:
             values["state"] = state
         updated = RecommenderState.objects.filter(pk=row.pk, last_event_id=row.last_event_id).update(**values)
         if not updated:
             return False
-        version = _version((cursor, row.events_seen + learnt))
+        version = _version((cursor, row.events_seen + learnt, now))
         if state is not None:
             self.publish(state, version)
         self.loaded_version = version
