@@ -50,6 +50,7 @@ DEFAULTS = {
         "min_probability": 0.5,  # ... the evaluator is less sure than this that it shows what was asked for
         "min_mask_changed": 0.5,  # ... a colour change reached less than this share of the product (its mask)
         "max_delta_e_outside": 3.0,  # ... ΔE00 outside the product (p95) exceeds this: the backdrop, skin changed
+        "max_delta_e_target": 4.0,  # ... an exact colour (hex, swatch) was missed by more than this ΔE00
     },  # the mask thresholds apply to colour changes only (a design variation or a new category redraws it all)
     # purge
     "PURGE_GRACE_SECONDS": 3600,  # younger files are never purged: a running job may be about to commit them
