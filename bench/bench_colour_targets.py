@@ -15,7 +15,9 @@ above, hue: the rest):
   main part's pixels, the same region for both methods, measured here);
 - spill: ΔE00 between original and result where the mask's alpha is under 0.5 (pooled pixels: median, p95);
 - SSIM inside: luminance SSIM inside the product, and its contrast-structure term alone (SSIM's luminance term
-  falls by design when the mean lightness is meant to change);
+  falls by design when the mean lightness is meant to change); cs_region: that term inside the changed region only
+  (the folds of the part that changed; inside the product, a part made lighter or darker than the parts next to it
+  also changes the structure, by design);
 - fringe of cut-outs (`ml.foreground.fringe`: ΔE00 of the edge on black and on white vs the product's own colour,
   mean over the 3 px band inside the edge): raw pixels, the old global-backdrop decontamination, the new local
   foreground estimate;
@@ -141,9 +143,11 @@ def figures(photo: dict, result: Image.Image, region: np.ndarray, goal: np.ndarr
     lum, cs = ssim_maps(a, b)
     r = (a.shape[0] - lum.shape[0]) // 2
     inside = (alpha > 0.5)[r: r + lum.shape[0], r: r + lum.shape[1]]
+    changed = region[r: r + lum.shape[0], r: r + lum.shape[1]]
     return {"de_target": float(delta_e2000(region_lab(result, region), goal)),
             "spill": delta_e_rgb(a, b)[alpha < 0.5][::5],
-            "ssim": float((lum * cs)[inside].mean()), "cs": float(cs[inside].mean())}
+            "ssim": float((lum * cs)[inside].mean()), "cs": float(cs[inside].mean()),
+            "cs_region": float(cs[changed].mean()) if changed.any() else 1.0}
 
 
 def direction(photo_lab: np.ndarray, goal: np.ndarray) -> str:
@@ -281,7 +285,8 @@ def summarise(records, fr, times) -> dict:
                     de = [r["de_target"] for r in ds]
                     entry[d] = {"n": len(ds), "de_median": float(np.median(de)), "de_p95": float(np.percentile(de, 95)),
                                 "ssim": float(np.mean([r["ssim"] for r in ds])),
-                                "cs": float(np.mean([r["cs"] for r in ds]))}
+                                "cs": float(np.mean([r["cs"] for r in ds])),
+                                "cs_region": float(np.mean([r["cs_region"] for r in ds]))}
             out[f"{group}/{method}"] = entry
     for group in ("packshot", "worn", "all"):
         fs = [f for f in fr if group == "all" or f["group"] == group]
@@ -352,10 +357,10 @@ def main() -> None:
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
     with open(args.out / "records.csv", "w", newline="") as fh:
         out = csv.writer(fh)
-        out.writerow(["id", "group", "method", "target", "name", "direction", "de_target", "ssim", "cs"])
+        out.writerow(["id", "group", "method", "target", "name", "direction", "de_target", "ssim", "cs", "cs_region"])
         for r in records:
             out.writerow([r.get(k, "") for k in ("id", "group", "method", "target", "name", "direction")]
-                         + [round(r[k], 3) for k in ("de_target", "ssim", "cs")])
+                         + [round(r[k], 3) for k in ("de_target", "ssim", "cs", "cs_region")])
     save_grid(grid, targets, args.out / "grid.png")
     if args.grid:
         save_grid(grid, targets, args.grid)

@@ -9,7 +9,8 @@ deviation from the region's mean in the original, whose mean over the region is 
    works on the product's own colour and the edge is composited back over the local backdrop: no pale line or
    fringe of the old backdrop along the edge.
 2. The chosen parts (`ml.colour_parts`; default: the main colour) get the target's chroma and a lightness at the
-   target's level, each pixel keeping its own deviation (folds, weave, print edges), as in `ml.recolour`.
+   target's level, each pixel keeping its own deviation (folds, weave, print edges; scaled down only as far as
+   needed not to clip at black or white), as in `ml.recolour`.
 3. The target is corrected a few times on a sample of the region until the measured colour matches it (shading,
    out-of-gamut clipping and soft membership pull the mean away from the aim otherwise).
 4. Outside the changed pixels the photo is returned bit for bit.
@@ -29,8 +30,9 @@ from .masker import ProductMask
 from .palette import Appearance
 from .recolour import L_WEIGHT
 
-CORRECTIONS = 4  # aim corrections; each costs one pass over a sample of the region
+CORRECTIONS = 6  # aim corrections; each costs one pass over a sample of the region
 CLOSE_ENOUGH = 0.2  # ΔE00 at which the corrections stop
+DECISIVE = 0.5  # membership between 0.25 and 0.75 is stretched to 0..1
 MEASURED = 20000  # region pixels the corrections simulate
 MEASURED_MAX = 250_000  # region pixels averaged for delta_e_target (a stride beyond: the mean moves < 0.05 ΔE00)
 
@@ -73,7 +75,7 @@ def layers(image: Image.Image, mask: ProductMask, parts: list[int] | None = None
     if found:
         mine, other = chosen(found, parts)
         share = np.clip(product_weight(mask) / np.maximum(fg, 1e-6), 0, 1)  # the product's share of the foreground
-        weight[touched] = part_membership(lab[touched], mine, other) * share[touched]
+        weight[touched] = decisive(part_membership(lab[touched], mine, other) * share[touched])
         weight = _edge_follows_inside(weight, fg)
     return Layers(photo, fg, fore, back, lab, weight, found)
 
@@ -111,6 +113,13 @@ def part_membership(lab: np.ndarray, mine: np.ndarray, other: np.ndarray, softne
     return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
 
 
+def decisive(weight: np.ndarray) -> np.ndarray:
+    """A pixel mostly of the chosen parts (and mostly product rather than skin) is all of it: no mottled, half-changed
+    print dots or beige suede half taken for skin; still smooth across a part's edge."""
+    t = np.clip((weight - 0.5) / DECISIVE + 0.5, 0.0, 1.0)
+    return (t * t * (3 - 2 * t)).astype(np.float32)
+
+
 def recolour_to(image: Image.Image, mask: ProductMask, rgb, parts: list[int] | None = None,
                 source: Appearance | None = None, found: list[Part] | None = None) -> tuple[Image.Image, dict]:
     """The photo with the chosen parts (default: the main colour) in the colour rgb (r, g, b in 0-255).
@@ -125,10 +134,10 @@ def recolour_to(image: Image.Image, mask: ProductMask, rgb, parts: list[int] | N
         return Image.fromarray(lay.photo), {"delta_e_target": None, "changed_share": 0.0,
                                             "parts": _indices(lay.parts, parts)}
     goal = srgb_to_cielab(np.asarray(rgb, np.float64) / 255)
-    mean_l = float(np.average(lab[region][:, 0], weights=w[region]))
-    aim = _aim(lab, w, lay.fg, lay.back, region, mean_l, goal)
+    light = Lightness.of(lab[region][:, 0], w[region])
+    aim = _aim(lab, w, lay.fg, lay.back, region, light, goal)
     changed = w > 1e-3
-    new = _shift(lab[changed], aim, mean_l)
+    new = _shift(lab[changed], aim, light)
     mixed = lab[changed] + w[changed][:, None] * (new - lab[changed])
     arr = lay.photo.copy()  # exactly the original where nothing changes
     new_rgb = _composite(oklab_to_srgb(mixed, np.float32), lay.fg[changed], lay.back[changed])
@@ -142,10 +151,36 @@ def _indices(found: list[Part], parts: list[int] | None) -> list[int]:
     return sorted(parts) if parts else [p.index for p in found if p.main]
 
 
-def _shift(lab: np.ndarray, aim: np.ndarray, mean_l: float) -> np.ndarray:
-    """Pixels (n, 3) moved to the aim (3,): each keeps its lightness deviation from the region's mean, takes the
-    aim's chroma scaled with its lightness, as shade does."""
-    new_l = np.clip(aim[0] + (lab[:, 0] - mean_l), 0.0, 1.0)
+@dataclass
+class Lightness:
+    """The changed region's lightness: its mean, and how far its shading reaches below and above it (1st and 99th
+    percentile of the deviation)."""
+
+    mean: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, l: np.ndarray, weight: np.ndarray) -> "Lightness":
+        mean = float(np.average(l, weights=weight))
+        low, high = np.percentile(l - mean, [1, 99])
+        return cls(mean, float(low), float(high))
+
+    def gain(self, target: float) -> float:
+        """How much of the shading fits around the target's lightness without clipping at black or white: all of it
+        for most colours, less for a near-black or near-white target (clipped folds would be flat patches)."""
+        room = min((target - FLOOR) / max(-self.low, 1e-3), (CEILING - target) / max(self.high, 1e-3))
+        return float(np.clip(room, MIN_GAIN, 1.0))
+
+
+FLOOR, CEILING = 0.03, 0.99  # OKLab L the shading may reach
+MIN_GAIN = 0.3  # folds keep at least this share of their depth
+
+
+def _shift(lab: np.ndarray, aim: np.ndarray, light: Lightness) -> np.ndarray:
+    """Pixels (n, 3) moved to the aim (3,): each keeps its lightness deviation from the region's mean (scaled down
+    only where it would clip), takes the aim's chroma scaled with its lightness, as shade does."""
+    new_l = np.clip(aim[0] + (lab[:, 0] - light.mean) * light.gain(float(aim[0])), 0.0, 1.0)
     shade = np.clip((new_l + 0.05) / (aim[0] + 0.05), 0.6, 1.3)
     return np.stack([new_l, aim[1] * shade, aim[2] * shade], axis=-1)
 
@@ -156,7 +191,7 @@ def _composite(fore: np.ndarray, fg: np.ndarray, back: np.ndarray) -> np.ndarray
     return np.where(a < SURE, a * fore + (1 - a) * back, fore)
 
 
-def _aim(lab, w, fg, back, region, mean_l: float, goal: np.ndarray) -> np.ndarray:
+def _aim(lab, w, fg, back, region, light: Lightness, goal: np.ndarray) -> np.ndarray:
     """The OKLab colour to shift to so that the region's measured colour is `goal` (CIELAB (3,))."""
     idx = np.flatnonzero(region.reshape(-1))
     idx = idx[:: max(1, len(idx) // MEASURED)]
@@ -164,8 +199,9 @@ def _aim(lab, w, fg, back, region, mean_l: float, goal: np.ndarray) -> np.ndarra
     s_fg, s_back = fg.reshape(-1)[idx], back.reshape(-1, 3)[idx]
     aim_cie = goal.copy()
     for _ in range(CORRECTIONS):
+        aim_cie[0] = max(aim_cie[0], 0.0)  # no blacker than black: a target out of reach stays missed, and flagged
         aim = cielab_to_oklab(aim_cie)
-        mixed = s_lab + s_w * (_shift(s_lab, aim, mean_l) - s_lab)
+        mixed = s_lab + s_w * (_shift(s_lab, aim, light) - s_lab)
         got = srgb_to_cielab(_composite(oklab_to_srgb(mixed), s_fg, s_back)).mean(axis=0)
         if delta_e2000(got, goal) < CLOSE_ENOUGH:
             break

@@ -190,3 +190,26 @@ def test_backfill_refuses_a_bad_colour_target_before_it_starts(three_images, mas
     with pytest.raises(CommandError, match=said):
         call_command("prodimg_backfill", "variants", "--colour-target", target, "--inline", verbosity=0)
     assert not ImageJob.objects.exists()
+
+
+# ---- the parts, for an API client to choose from -------------------------------------------------------------
+
+def test_the_api_lists_an_images_colour_parts_largest_first(api, product_image, mask_version):
+    answer = api.get(f"/api/prodimg/parts/?image={product_image.pk}")
+    assert answer.status_code == 200, answer.json()
+    parts = answer.json()["parts"]
+    assert [p["index"] for p in parts] == list(range(len(parts))) and len(parts) >= 1
+    assert sorted((p["share"] for p in parts), reverse=True) == [p["share"] for p in parts]
+    assert sum(p["main"] for p in parts) == 1 and all(p["colour"].startswith("#") for p in parts)
+    red = srgb_to_cielab(np.array([int(parts[0]["colour"][i:i + 2], 16) for i in (1, 3, 5)]) / 255)
+    assert distance(red, (190, 40, 40)) < 15  # the made-up garment is mostly red
+
+
+def test_parts_of_an_unknown_or_malformed_image_id_answer_404_and_400(api, product_image, mask_version):
+    assert api.get("/api/prodimg/parts/?image=999999").status_code == 404
+    assert api.get("/api/prodimg/parts/?image=x").status_code == 400
+
+
+def test_parts_without_a_mask_model_answer_503(api, product_image):
+    answer = api.get(f"/api/prodimg/parts/?image={product_image.pk}")
+    assert answer.status_code == 503 and "mask" in answer.json()["detail"]
