@@ -4,8 +4,8 @@ packshots and worn items apart, on split `test` of the real catalogue; and the f
 Photos: `test` originals (225x300) in the order of a permutation drawn with --seed (default 0), split into packshots
 and worn items (the mask net finds a person), skipping photos whose mask reports a problem. Targets: 40 hex colours
 drawn (same order) from the catalogue's own products: the main colour part of other `test` packshots, each with
-that product's `baseColour` name. Per photo, six targets (the first 12 photos: the six of them farthest apart,
-the grid's columns; the others: six drawn with seed + 1); each is made two ways:
+that product's `baseColour` name. Per photo, six targets (the first 8 packshots and 4 worn items: the six of them
+farthest apart, the grid's columns; the others: six drawn with seed + 1); each is made two ways:
 - `exact` (`ml.exact_colour.recolour_to`): the product's main colour part to the hex colour;
 - `today` (`ml.recolour.recolour_with`): the product recoloured to the catalogue's look of the target's colour
   name (what a shop can ask for today; without a GAN's 25 % hint, whose ablation is not part of this run).
@@ -207,6 +207,8 @@ def run(args):
     columns = spread(targets, 6)
     rng = np.random.default_rng(args.seed + 1)
     records, grid, fr, times = [], [], [], {"225x300": [], "1500x2000": []}
+    packshots = [p for p in photos if p["group"] == "packshot"]
+    in_grid = {id(p) for p in packshots[:8] + [p for p in photos if p["group"] == "worn"][:4]}
     for k, photo in enumerate(photos):
         source = masker.palette.lookup(photo[COLOUR], photo[CATEGORY])
         lay = layers(photo["image"], photo["mask"], source=source)
@@ -214,7 +216,7 @@ def run(args):
         if region.sum() < 50:
             continue
         before = region_lab(photo["image"], region)
-        mine = columns if k < 12 else [targets[i] for i in rng.choice(len(targets), args.targets, replace=False)]
+        mine = columns if id(photo) in in_grid else [targets[i] for i in rng.choice(len(targets), args.targets, replace=False)]
         row_images = {"exact": [], "today": []}
         for target in mine:
             goal = srgb_to_cielab(np.array(parse_hex(target["hex"])) / 255)
@@ -228,7 +230,7 @@ def run(args):
                                 **figures(photo, result, region, goal)})
                 row_images[method].append(result)
         fr.append({"group": photo["group"], **fringes(photo)})
-        if k < 12:
+        if id(photo) in in_grid:
             grid.append((photo, row_images))
         if len(times["225x300"]) < args.timing:
             times["225x300"].append(one_request(masker, photo["image"], parse_hex(mine[0]["hex"]), source))
