@@ -70,10 +70,10 @@ def main_index(centres: np.ndarray, share: np.ndarray, source: Appearance | None
     return int(np.argmin(np.where(alive, dist, np.inf)))
 
 
-def _same(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
+def _same(x: np.ndarray, ref: np.ndarray, lightness: float = SAME_LIGHTNESS) -> np.ndarray:
     """(n, m): whether centre x_i is the same colour as ref_j in light or shade (chroma and lightness close)."""
     d_ab = np.hypot(x[:, None, 1] - ref[None, :, 1], x[:, None, 2] - ref[None, :, 2])
-    return (d_ab < SAME_CHROMA) & (np.abs(x[:, None, 0] - ref[None, :, 0]) < SAME_LIGHTNESS)
+    return (d_ab < SAME_CHROMA) & (np.abs(x[:, None, 0] - ref[None, :, 0]) < lightness)
 
 
 def _distance(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
