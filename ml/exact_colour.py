@@ -37,11 +37,6 @@ MEASURED = 20000  # region pixels the corrections simulate
 MEASURED_MAX = 250_000  # region pixels averaged for delta_e_target (a stride beyond: the mean moves < 0.05 ΔE00)
 
 
-def target_colour(rgb) -> np.ndarray:
-    """(3,) OKLab of an (r, g, b) colour in 0-255."""
-    return srgb_to_oklab(np.asarray(rgb, np.float64) / 255)
-
-
 @dataclass
 class Layers:
     """A photo split for recolouring: its product's colour and the local backdrop's on the soft edge, and how much
