@@ -2,8 +2,8 @@
 
 Edge pixels of a studio photo are a mix of product and backdrop; pasting them as they are onto a dark or
 coloured background leaves a light fringe. So the foreground colour is first decontaminated: with the mask's
-alpha and the old backdrop's colour known, F = (I - (1 - alpha) * B) / alpha (the compositing equation solved for
-F), and only then composited.
+alpha and the old backdrop's colour near each edge pixel known, F = (I - (1 - alpha) * B) / alpha (the compositing
+equation solved for F, `ml.foreground`), and only then composited.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import re
 import numpy as np
 from PIL import Image, ImageFilter
 
-from .backdrop import border_pixels
+from .foreground import estimate_foreground
 from .masker import ProductMask
 
 BACKGROUNDS = ("transparent", "white", "shadow", "#rrggbb")
@@ -34,11 +34,9 @@ def parse_background(value: str) -> str | tuple[int, int, int]:
 
 
 def decontaminate(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Foreground colour (h, w, 3) of a float photo (h, w, 3) in [0, 1] whose soft edge mixes in its backdrop."""
-    backdrop = np.median(border_pixels(rgb), axis=0)
-    a = np.clip(alpha, 0.0, 1.0)[..., None]
-    fore = (rgb - (1 - a) * backdrop) / np.maximum(a, 0.05)
-    return np.where(a > 0.98, rgb, np.clip(fore, 0.0, 1.0))
+    """Foreground colour (h, w, 3) of a float photo (h, w, 3) in [0, 1] whose soft edge mixes in its backdrop:
+    `ml.foreground.estimate_foreground`, with the backdrop's colour taken near each edge pixel."""
+    return estimate_foreground(rgb, alpha)[0]
 
 
 def contact_shadow(alpha: np.ndarray, strength: float = 0.35) -> np.ndarray:

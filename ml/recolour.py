@@ -49,24 +49,31 @@ def main_colour(lab: np.ndarray, source: Appearance | None = None, k: int = 4) -
     centres, labels = kmeans(lab, min(k, max(1, len(lab) // 50)))
     share = np.bincount(labels, minlength=len(centres)) / len(labels)
     alive = share > 0.03
-    if source is not None:
-        group_share = _same(centres, centres).astype(float) @ share  # a colour split into light and shade is one
-        dist = _distance(centres, source.lab[None])[:, 0] + 1.0 * (group_share < 0.15)  # a tiny part is not it
-        chroma, wanted = np.hypot(centres[:, 1], centres[:, 2]), float(np.hypot(source.a, source.b))
-        if wanted > CHROMATIC:  # a coloured label: a part at least half as colourful beats a grey one nearer in L
-            dist = dist + 1.0 * (chroma < wanted / 2)
-        first = int(np.argmin(np.where(alive, dist, np.inf)))
-    else:
-        first = int(np.argmax(share))
+    first = main_index(centres, share, source)
     same = _same(centres, centres[first : first + 1])[:, 0]
     same[first] = True
     return centres[same & alive | (np.arange(len(centres)) == first)], centres[~same & alive]
 
 
-def _same(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
+def main_index(centres: np.ndarray, share: np.ndarray, source: Appearance | None = None) -> int:
+    """Which cluster (centres (k, 3), their shares (k,)) is the product's main colour: the one nearest its
+    labelled colour's look (a colour split into light and shade counting as one, a tiny part never), else the
+    largest."""
+    if source is None:
+        return int(np.argmax(share))
+    alive = share > 0.03
+    group_share = _same(centres, centres).astype(float) @ share  # a colour split into light and shade is one
+    dist = _distance(centres, source.lab[None])[:, 0] + 1.0 * (group_share < 0.15)  # a tiny part is not it
+    chroma, wanted = np.hypot(centres[:, 1], centres[:, 2]), float(np.hypot(source.a, source.b))
+    if wanted > CHROMATIC:  # a coloured label: a part at least half as colourful beats a grey one nearer in L
+        dist = dist + 1.0 * (chroma < wanted / 2)
+    return int(np.argmin(np.where(alive, dist, np.inf)))
+
+
+def _same(x: np.ndarray, ref: np.ndarray, lightness: float = SAME_LIGHTNESS) -> np.ndarray:
     """(n, m): whether centre x_i is the same colour as ref_j in light or shade (chroma and lightness close)."""
     d_ab = np.hypot(x[:, None, 1] - ref[None, :, 1], x[:, None, 2] - ref[None, :, 2])
-    return (d_ab < SAME_CHROMA) & (np.abs(x[:, None, 0] - ref[None, :, 0]) < SAME_LIGHTNESS)
+    return (d_ab < SAME_CHROMA) & (np.abs(x[:, None, 0] - ref[None, :, 0]) < lightness)
 
 
 def _distance(x: np.ndarray, centres: np.ndarray) -> np.ndarray:

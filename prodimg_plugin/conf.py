@@ -55,6 +55,7 @@ DEFAULTS = {
         "max_delta_e_outside": 2.0,  # ... ΔE00 outside the product (p95) exceeds this: the backdrop, skin changed
         "max_regions_apart": 0.13,  # ... on a worn item, the change covers two differently coloured regions this
         "min_region_share": 0.25,  # ... far apart (share of the height), the smaller at least this share of it
+        "max_delta_e_target": 4.0,  # ... an exact colour (hex, swatch) was missed by more than this ΔE00
     },  # the mask thresholds apply to colour changes only (a design variation or a new category redraws it all)
     # purge
     "PURGE_GRACE_SECONDS": 3600,  # younger files are never purged: a running job may be about to commit them

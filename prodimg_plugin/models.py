@@ -152,6 +152,9 @@ class GeneratedImage(models.Model):
                                         help_text=_("ΔE00 between original and result outside the product, 95th percentile."))
     delta_e_outside_median = models.FloatField(null=True, blank=True,
                                                help_text=_("ΔE00 outside the product, median."))
+    delta_e_target = models.FloatField(null=True, blank=True,
+                                       help_text=_("ΔE00 between an exact colour target (hex, swatch) and the changed "
+                                                   "region's shading-normalised colour."))
     needs_look = models.BooleanField(default=False, db_index=True,
                                      help_text=_("Flagged for a careful look; review_notes say why."))
     review_notes = models.JSONField(default=list, blank=True, help_text=_("Readable reasons to look twice."))

@@ -26,7 +26,7 @@ from prodimg_plugin.generation import jobs
 from prodimg_plugin.generation import params as job_params
 from prodimg_plugin.generation.enhance import mask_unavailable
 from prodimg_plugin.generation.limits import RateLimited
-from prodimg_plugin.generation.params import variant_params
+from prodimg_plugin.generation.params import image_parts, variant_params
 from prodimg_plugin.host import images_of
 from prodimg_plugin.models import ImageJob
 
@@ -61,7 +61,7 @@ class JobAction:
         if self.form_class is None:
             self.queue(modeladmin, request, images, self.params(None))
             return None
-        form_kwargs, error = self.prepare()
+        form_kwargs, error = self.prepare_for(images)
         form = self.form_class(request.POST if request.POST.get("prodimg_confirm") else None, **form_kwargs)
         if not error and form.is_bound and form.is_valid():
             params = self.params(form)
@@ -78,6 +78,10 @@ class JobAction:
         """(keyword arguments of the form, why the action cannot run now or "")."""
         return {}, ""
 
+    def prepare_for(self, images) -> tuple[dict, str]:
+        """`prepare()` for these selected images; override when the form depends on them."""
+        return self.prepare()
+
     def params(self, form: forms.Form | None) -> dict | None:
         """The jobs' params from the confirmed form (None after adding the form's errors: the page shows again)."""
         return {}
@@ -90,6 +94,9 @@ class JobAction:
         except job_params.InvalidParams as exc:
             for name, message in exc.errors.items():
                 form.add_error(name if name in form.fields else None, message)
+            return None
+        except weights.ModelUnavailable as exc:  # e.g. exact colours asked for, and no mask model trained
+            form.add_error(None, str(exc))
             return None
 
     def queue(self, modeladmin, request, images, params: dict) -> list[ImageJob]:
@@ -132,13 +139,20 @@ class GenerateVariantsWithOptions(GenerateVariants):
     title = submit_label = "Generate variants"
     intro = "Choose what to generate for each selected product image. Results wait for review on the product's page."
 
-    def prepare(self) -> tuple[dict, str]:
+    PARTS_SHOWN = 8  # images whose colour parts the page shows (each costs one mask)
+
+    def prepare_for(self, images) -> tuple[dict, str]:
+        images = list(images)
         colours, error = model_colours("gan")
-        return {"colours": colours}, error
+        masker = weights.optional_model("mask")
+        parts = [(image, image_parts(image, masker)) for image in images[: self.PARTS_SHOWN]] if masker else None
+        if error and masker is not None:  # exact colour targets need only the mask model
+            error = ""
+        return {"colours": colours, "parts": parts, "images": images}, error
 
     def params(self, form) -> dict | None:
-        # InvalidParams: e.g. a colour unknown to a GAN activated since the page showed
-        return self.checked(form, lambda: variant_params(**form.cleaned_data))
+        # InvalidParams: e.g. a colour unknown to a GAN activated since the page showed, a part an image lacks
+        return self.checked(form, lambda: variant_params(**form.job_arguments()))
 
 
 class EditAttributes(JobAction):

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from django import forms
 from django.core.validators import MaxValueValidator
+from django.utils.html import format_html, format_html_join
 
 from ml.vocab import display_name
 from prodimg_plugin.conf import prodimg_settings
-from prodimg_plugin.generation import backgrounds
+from prodimg_plugin.generation import backgrounds, colour_targets
 
 
 class VariantOptionsForm(forms.Form):
@@ -21,11 +22,48 @@ class VariantOptionsForm(forms.Form):
     strength = forms.FloatField(min_value=0.05, max_value=2.0, initial=0.5,
                                 help_text="Design variations only: how far from the original to go.")
 
-    def __init__(self, *args, colours: list[str] = (), **kwargs):
+    targets = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 4, "cols": 40, "placeholder": "#1F3A5F\nswatch 12 "
+                                                                                             "40,60,20,20 on 1"}),
+        help_text="Exact colours, one colourway per line (at most 4): a hex colour (#1F3A5F), a colour name, or "
+                  "swatch &lt;product image id&gt; x,y,w,h (a rectangle of that photo's fabric); add “on 0,2” to "
+                  "change those colour parts instead of the main colour. Overrides kind, count and colours.")
+
+    def __init__(self, *args, colours: list[str] = (), parts: list | None = None, images=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.images = list(images)
         self.fields["count"].validators.append(MaxValueValidator(prodimg_settings.VARIANTS_MAX_COUNT))
         self.fields["count"].widget.attrs["max"] = prodimg_settings.VARIANTS_MAX_COUNT
         self.fields["colours"].choices = [(c, c) for c in colours]
+        if parts:
+            self.fields["targets"].help_text += parts_html(parts)
+
+    def clean_targets(self) -> list[dict]:
+        """The lines as target dicts (`generation.colour_targets.parse_lines`); their values are checked later,
+        with the job's own check."""
+        try:
+            return colour_targets.parse_lines(self.cleaned_data.get("targets", ""))
+        except colour_targets.TargetError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def job_arguments(self) -> dict:
+        """`params.variant_params`'s arguments: with targets, the count follows them."""
+        data = dict(self.cleaned_data)
+        if data.get("targets"):
+            data["count"] = None
+        return {**data, "images": self.images}
+
+
+def parts_html(parts: list) -> str:
+    """Each image's colour parts as numbered swatches with their share of the product (the targets' "on N")."""
+    def swatches(found) -> str:
+        return format_html_join(" ", '<span style="white-space:nowrap"><span style="display:inline-block;'
+                                     'width:1.1em;height:1.1em;vertical-align:middle;border:1px solid #888;'
+                                     'background:{}"></span> {}: {}{} ({}&nbsp;%)</span>',
+                                ((p.colour, p.index, p.colour, " main" if p.main else "", round(100 * p.share))
+                                 for p in found)) or "no product found"
+    rows = format_html_join("", "<li>{}: {}</li>", ((str(image), swatches(found)) for image, found in parts))
+    return format_html("<br>Colour parts of the selected photos:<ul>{}</ul>", rows)
 
 
 class BackgroundForm(forms.Form):

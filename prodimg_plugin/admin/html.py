@@ -75,10 +75,24 @@ def confidence_report(generated):
              ("Share of the product changed", pct(generated.mask_changed)),
              ("ΔE00 outside the product (median / p95)",
               f"{num(generated.delta_e_outside_median, 1)} / {num(generated.delta_e_outside, 1)}")]
+    rows += target_rows(generated)
     table = format_html_join("", "<tr><th style='text-align:left;padding-right:12px'>{}</th><td>{}</td></tr>", rows)
     notes = format_html_join("", "<li>{}</li>", ((n,) for n in generated.review_notes or []))
     return format_html('<div>{}</div><table>{}</table><ul style="margin:4px 0 0 16px">{}</ul>',
                        needs_look_badge(generated), table, notes)
+
+
+def target_rows(generated) -> list[tuple]:
+    """An exact colour target's rows: what was asked, the parts changed, and ΔE00 between it and the result."""
+    target = (generated.params or {}).get("target")
+    if not target:
+        return []
+    swatch = format_html('<span style="display:inline-block;width:1em;height:1em;vertical-align:middle;'
+                         'border:1px solid #888;background:{}"></span> {} ({})', target["colour"], target["asked"],
+                         target["colour"])
+    parts = ", ".join(str(p) for p in generated.params.get("parts") or []) or "main colour"
+    return [("Target colour", swatch), ("Colour parts changed", parts),
+            ("ΔE00 to the target", num(generated.delta_e_target, 1))]
 
 
 def evaluation_line(report: dict | None) -> str:

@@ -15,7 +15,7 @@ class GeneratedImageSerializer(serializers.ModelSerializer):
         model = GeneratedImage
         fields = ["id", "source", "job", "slot", "kind", "status", "image", "width", "height", "params", "seed",
                   "model_version", "reviewed_at", "created_at", "confidence", "mask_changed", "delta_e_outside",
-                  "delta_e_outside_median", "needs_look", "review_notes"]
+                  "delta_e_outside_median", "delta_e_target", "needs_look", "review_notes"]
         read_only_fields = fields
 
     def get_image(self, obj) -> str | None:
@@ -47,6 +47,11 @@ class VariantRequestSerializer(serializers.Serializer):
                                     help_text="Colourways in these colours (the active GAN's colours).")
     strength = serializers.FloatField(required=False, min_value=STRENGTH_RANGE[0], max_value=STRENGTH_RANGE[1],
                                       default=0.5)
+    targets = serializers.ListField(
+        child=serializers.JSONField(), required=False, max_length=50,
+        help_text='Exact colours, one colourway each (at most 4): {"colour": "#1F3A5F"}, {"colour": "Navy Blue"} or '
+                  '{"swatch": {"image": <product image id>, "box": [x, y, w, h]}}, each optionally with "parts": '
+                  '[0, 2] (the product\'s colour parts to change; default its main colour). Needs the mask model.')
 
     def validate_images(self, ids):
         found = set(get_image_model()._default_manager.filter(pk__in=ids).values_list("pk", flat=True))

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from prodimg_plugin.api import edits, enhance, events, views
+from prodimg_plugin.api import edits, enhance, events, parts, views
 
 app_name = "prodimg_api"
 
 urlpatterns = [
     path("variants/", views.VariantsView.as_view(), name="variants"),
+    path("parts/", parts.PartsView.as_view(), name="parts"),
     path("edits/", edits.EditsView.as_view(), name="edits"),
     path("enhance/", enhance.EnhanceView.as_view(), name="enhance"),
     path("jobs/<int:pk>/", views.JobDetailView.as_view(), name="job-detail"),

@@ -42,13 +42,14 @@ class VariantsView(APIView):
         data = VariantRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
+        images = get_image_model()._default_manager.filter(pk__in=v["images"]).order_by("pk")
         try:
-            params = variant_params(v.get("count"), v["mode"], v.get("colours"), v["strength"])
+            params = variant_params(v.get("count"), v["mode"], v.get("colours"), v["strength"], v.get("targets"),
+                                    images)
         except InvalidParams as exc:
             return refused(exc)
-        except (ModelUnavailable, CheckpointError) as exc:  # colours named, and no usable GAN to check them with
+        except (ModelUnavailable, CheckpointError) as exc:  # no usable GAN (colours) or mask model (targets)
             return unavailable(exc)
-        images = get_image_model()._default_manager.filter(pk__in=v["images"]).order_by("pk")
         try:
             with transaction.atomic():
                 created = jobs.create_jobs(ImageJob.Kind.VARIANTS, images, params, request.user)

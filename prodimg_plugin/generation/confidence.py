@@ -96,6 +96,38 @@ def assess(source: Image.Image, results: list[Result], asked: list[Asked]) -> No
             result.params = {**result.params, "checked": finding.checked}
 
 
+def assess_targets(source: Image.Image, results: list[Result], attrs: dict) -> None:
+    """Confidence of colourways to exact colours (hex, swatch): the mask figures, and ΔE00 between the target and
+    the changed region's colour (`delta_e_target`, measured while recolouring), flagged above
+    max_delta_e_target. The evaluator is not asked: it knows colour names, not #1f3a5f. Never raises."""
+    tools = Tools()
+    masker = _load("mask", tools)
+    mask = _safely(lambda: masker.mask(source), "finding the product in the source photo") if masker else None
+    for result in results:
+        asked = Asked({}, recolour=not (result.params.get("target") or {}).get("parts"))
+        if isinstance(mask, Finding) or mask is None:
+            finding = mask if isinstance(mask, Finding) else _missing(tools, "mask", asked)
+        else:
+            finding = _safely(lambda: masked(mask, source, result.image, asked), "measuring this image")
+        target = on_target(result.params)
+        result.confidence = {**finding.figures, **target.figures, "needs_look": finding.flagged or target.flagged,
+                             "review_notes": finding.notes + target.notes}
+
+
+def on_target(params: dict) -> Finding:
+    """ΔE00 to an exact colour target, and a note when it misses PRODIMG["CONFIDENCE"]["max_delta_e_target"]."""
+    asked, delta = (params.get("target") or {}).get("asked", params.get("colour")), params.get("delta_e_target")
+    if delta is None:
+        return Finding({"delta_e_target": None}, [f"{asked}: none of the chosen colour was found on the product, "
+                                                  f"so nothing was recoloured"], flagged=True)
+    limit = thresholds()["max_delta_e_target"]
+    finding = Finding({"delta_e_target": round(float(delta), 2)})
+    if delta > limit:
+        finding.notes.append(f"the product's colour is ΔE00 {delta:.1f} from {asked} (at most {limit:g} expected)")
+        finding.flagged = True
+    return finding
+
+
 # ---- the figures ---------------------------------------------------------------------------------------------
 
 def thresholds() -> dict:

@@ -21,7 +21,7 @@ class JobError(Exception):
 
 # the GeneratedImage fields a Result's `confidence` may set (generation.confidence measures them)
 CONFIDENCE_FIELDS = ("confidence", "mask_changed", "delta_e_outside", "delta_e_outside_median", "needs_look",
-                     "review_notes")
+                     "review_notes", "delta_e_target")
 
 
 @dataclass

@@ -58,6 +58,7 @@ class BackfillOptions:
     inline: bool = True  # False: queue the jobs for the workers (quality and embeddings always run here)
     dry_run: bool = False
     target: dict[str, str] = field(default_factory=dict)  # edits: attribute -> value
+    colour_targets: list[dict] = field(default_factory=list)  # variants: exact colours (generation.colour_targets)
     user: object = None
 
 
@@ -185,7 +186,10 @@ def job_params(opts: BackfillOptions) -> dict:
     if opts.kind == "variants":
         from prodimg_plugin.generation.params import variant_params
 
-        return variant_params()
+        try:
+            return variant_params(targets=opts.colour_targets or None)
+        except (jobs.JobError, ModelUnavailable) as exc:
+            raise BackfillError(str(exc)) from exc
     if opts.kind == "edits":
         from prodimg_plugin.generation.params import edit_params
 
@@ -204,8 +208,10 @@ JOB_KINDS = {"variants": ImageJob.Kind.VARIANTS, "edits": ImageJob.Kind.EDITS, "
 
 
 def backfill_key(kind: str, image_id: int, params: dict) -> str:
-    """The job's idempotency key: backfill:<kind>:<image id>, plus the target of an edit."""
+    """The job's idempotency key: backfill:<kind>:<image id>, plus the target of an edit or the exact colours of
+    colourways."""
     target = ",".join(f"{k}={v}" for k, v in sorted((params.get("target") or {}).items()))
+    target += ",".join(f"{t['colour']}@{'-'.join(map(str, t.get('parts') or []))}" for t in params.get("targets") or [])
     key = f"backfill:{kind}:{image_id}" + (f":{target}" if target else "")
     return key if len(key) <= 200 else f"backfill:{kind}:{image_id}:{hashlib.sha1(key.encode()).hexdigest()}"
 

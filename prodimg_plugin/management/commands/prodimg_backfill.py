@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
+from prodimg_plugin.generation.colour_targets import TargetError, parse_line
 from prodimg_plugin.upkeep import backfill
 
 
@@ -28,11 +29,15 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="count what would be done; change nothing")
         parser.add_argument("--target", action="append", default=[], metavar="ATTR=VALUE",
                             help="edits: the attribute to change, e.g. --target colour=red (repeatable)")
+        parser.add_argument("--colour-target", action="append", default=[], metavar="TARGET",
+                            help='variants: an exact colour, one colourway each (up to 4): "#1F3A5F", a colour name '
+                                 'or "swatch <image id> x,y,w,h", optionally followed by "on 0,2" (colour parts)')
 
     def handle(self, *args, **o):
         opts = backfill.BackfillOptions(
             kind=o["kind"], missing_only=o["missing_only"], since=_since(o["since"]), limit=o["limit"],
-            batch_size=o["batch_size"], inline=not o["queue"], dry_run=o["dry_run"], target=_target(o["target"]))
+            batch_size=o["batch_size"], inline=not o["queue"], dry_run=o["dry_run"], target=_target(o["target"]),
+            colour_targets=_colour_targets(o["colour_target"]))
         total = backfill.catalogue().count()
         bar = tqdm(total=total, unit="image", file=self.stderr._out, disable=o["verbosity"] == 0, dynamic_ncols=True)
         try:
@@ -77,3 +82,10 @@ def _target(pairs: list[str]) -> dict[str, str]:
             raise CommandError(f"--target must look like attribute=value, not {pair!r}")
         target[name.strip()] = value.strip()
     return target
+
+
+def _colour_targets(lines: list[str]) -> list[dict]:
+    try:
+        return [parse_line(line) for line in lines]
+    except TargetError as exc:
+        raise CommandError(f"--colour-target {exc}") from None
