@@ -99,7 +99,8 @@ def assess(source: Image.Image, results: list[Result], asked: list[Asked]) -> No
 def assess_targets(source: Image.Image, results: list[Result], attrs: dict) -> None:
     """Confidence of colourways to exact colours (hex, swatch): the mask figures, and ΔE00 between the target and
     the changed region's colour (`delta_e_target`, measured while recolouring), flagged above
-    max_delta_e_target. The evaluator is not asked: it knows colour names, not #1f3a5f. Never raises."""
+    max_delta_e_target; degenerate results flagged as everywhere. The evaluator is not asked: it knows colour
+    names, not #1f3a5f. Never raises."""
     tools = Tools()
     masker = _load("mask", tools)
     mask = _safely(lambda: masker.mask(source), "finding the product in the source photo") if masker else None
@@ -110,8 +111,10 @@ def assess_targets(source: Image.Image, results: list[Result], attrs: dict) -> N
         else:
             finding = _safely(lambda: masked(mask, source, result.image, asked), "measuring this image")
         target = on_target(result.params)
-        result.confidence = {**finding.figures, **target.figures, "needs_look": finding.flagged or target.flagged,
-                             "review_notes": finding.notes + target.notes}
+        broken = _safely(lambda: degenerate(source, result.image), "checking this image")
+        result.confidence = {**finding.figures, **target.figures,
+                             "needs_look": finding.flagged or target.flagged or broken.flagged,
+                             "review_notes": broken.notes + finding.notes + target.notes}
 
 
 def on_target(params: dict) -> Finding:

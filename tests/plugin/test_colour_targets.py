@@ -140,6 +140,18 @@ def test_a_missed_target_is_flagged_with_its_delta_e(api, product_image, mask_ve
     assert g.needs_look and any("from #1F3A5F (at most -1 expected)" in n for n in g.review_notes), g.review_notes
 
 
+def test_a_degenerate_result_to_an_exact_colour_is_flagged_whatever_its_delta_e(mask_version):
+    from prodimg_plugin.generation import confidence
+    from prodimg_plugin.generation.handler import Result
+    from tests.factories import make_image
+
+    source = make_image((90, 120))
+    flat = Result(Image.new("RGB", source.size, (31, 58, 95)), {"target": {"asked": "#1F3A5F"}, "delta_e_target": 0.1})
+    confidence.assess_targets(source, [flat], {})
+    assert flat.confidence["needs_look"] and flat.confidence["delta_e_target"] == 0.1
+    assert any("nearly one flat colour" in n for n in flat.confidence["review_notes"]), flat.confidence
+
+
 # ---- the admin -------------------------------------------------------------------------------------------------
 
 def test_the_options_page_shows_each_photos_colour_parts_and_queues_targets(
