@@ -22,7 +22,6 @@ Three steps, so that the labels are a person's and the figures cannot be tuned o
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import json
 import os
@@ -35,12 +34,14 @@ from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop_demo.settings")
 
 import django  # noqa: E402
 
 django.setup()
 
+from bench_recolour import CATEGORY, COLOUR, DATA, choose  # noqa: E402  (the same seeded pick of photos)
 from ml.edits import AttributeEditor  # noqa: E402
 from ml.flaws import changed_regions, sharpness_ratio  # noqa: E402
 from ml.judge import Judge  # noqa: E402
@@ -49,8 +50,6 @@ from ml.variants import VariantGenerator  # noqa: E402
 from prodimg_plugin.conf import DEFAULTS  # noqa: E402
 from prodimg_plugin.generation import confidence  # noqa: E402
 
-DATA = ROOT.parent / "shared/data/fashion-product-images"
-CATEGORY, COLOUR = "articleType", "baseColour"
 FEATURES = ("confidence", "mask_changed", "delta_e_outside")
 
 
@@ -64,28 +63,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--labels", type=Path, default=ROOT / "bench/labels/confidence.json")
     p.add_argument("--packshots", type=int, default=12)
     p.add_argument("--worn", type=int, default=12)
+    p.add_argument("--skip", type=int, default=0, help="skip the first N chosen photos of each group (a fresh set)")
     p.add_argument("--seed", type=int, default=2121)
     return p.parse_args()
 
 
 # ---- make ------------------------------------------------------------------------------------------------------
-
-def choose(args, masker: ProductMasker, colours: list[str], categories: list[str]) -> list[dict]:
-    """Test photos of a colour and category the models know, packshots and worn items (the mask net sees a
-    person), in the seed's order."""
-    with open(args.data / "labels.csv", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["split"] == "test" and r["original"]
-                and r[COLOUR] in colours and r[CATEGORY] in categories]
-    rng = np.random.default_rng(args.seed)
-    picked = {"packshot": [], "worn": []}
-    for i in rng.permutation(len(rows)):
-        image = Image.open(args.data / rows[i]["original"]).convert("RGB")
-        group = "worn" if masker.mask(image).person.mean() > 0.01 else "packshot"
-        picked[group].append({**rows[i], "image": image, "group": group})
-        if len(picked["packshot"]) >= args.packshots and len(picked["worn"]) >= args.worn:
-            break
-    return picked["packshot"][:args.packshots] + picked["worn"][:args.worn]
-
 
 def make_results(models: dict, photo: dict, rng: np.random.Generator, colours: list[str]) -> list[dict]:
     """What the variants and edits jobs make of one photo: (kind, image, what it was asked for)."""
