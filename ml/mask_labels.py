@@ -139,8 +139,12 @@ def label_catalogue(images: np.ndarray, colours: list[str] | None = None, size: 
 
 # ---- composites --------------------------------------------------------------------------------------------
 
-def random_backdrops(b: int, h: int, w: int, gen: torch.Generator) -> torch.Tensor:
-    """(b, 3, h, w) in [0, 1]: flat colours, grey sweeps, two-colour gradients, smooth noise and stripes."""
+def random_backdrops(b: int, h: int, w: int, gen: torch.Generator, photos: torch.Tensor | None = None,
+                     p_texture: float = 0.0) -> torch.Tensor:
+    """(b, 3, h, w) in [0, 1]: flat colours, grey sweeps, two-colour gradients, smooth noise, stripes and tiles;
+    with `photos` (b, 3, h, w), a share p_texture are photographed textures instead: the middle of another photo
+    of the batch, mirrored into a 2x2 tile (a knit, denim, leather, a print: what a garment lying on a bed or a
+    sofa has around it)."""
     def rand(*shape):
         return torch.rand(shape, generator=gen)
 
@@ -155,11 +159,24 @@ def random_backdrops(b: int, h: int, w: int, gen: torch.Generator) -> torch.Tens
     period = 2 + (rand(b, 1, 1, 1) * 10).floor()
     stripes = ((torch.arange(w).view(1, 1, 1, w) / period).floor() % 2) * 0.25 - 0.125
     out = out + stripes * (rand(b, 1, 1, 1) < 0.15)
+    size = 6 + (rand(b, 1, 1, 1) * 14).floor()  # tiles: grout lines every 6-20 px, darker than the tile
+    yy, xx = torch.arange(h).view(1, 1, h, 1), torch.arange(w).view(1, 1, 1, w)
+    grout = (((yy % size) < 1) | ((xx % size) < 1)).float()
+    out = torch.where(rand(b, 1, 1, 1) < 0.1, out * (1 - 0.35 * grout), out)
+    if photos is not None and p_texture > 0:
+        zoom = 2.0 + 1.0 * rand(1).item()  # the middle third or so of another photo: mostly its product
+        ch, cw = max(2, round(h / zoom)), max(2, round(w / zoom))
+        y0, x0 = (h - ch) // 2, (w - cw) // 2
+        patch = F.interpolate(photos.roll(1, 0)[:, :, y0: y0 + ch, x0: x0 + cw], size=(h // 2 + 1, w // 2 + 1),
+                              mode="bilinear", align_corners=False)
+        row = torch.cat([patch, patch.flip(-1)], -1)  # mirrored 2x2: a texture at about its own scale, no seams
+        texture = torch.cat([row, row.flip(-2)], -2)[:, :, :h, :w]
+        out = torch.where(rand(b, 1, 1, 1) < p_texture, texture, out)
     return out.clamp(0, 1)
 
 
 def composite(x: torch.Tensor, target: torch.Tensor, gen: torch.Generator, p_keep: float = 0.25,
-              p_empty: float = 0.05) -> tuple[torch.Tensor, torch.Tensor]:
+              p_empty: float = 0.05, p_texture: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Put each foreground of x (b, 3, h, w) in [0, 1] on a random backdrop (kept as is with p_keep; a backdrop
     alone, target all background, with p_empty). The foreground's colour is decontaminated of the white it was
     shot on first, so no white fringe is taught as product."""
@@ -168,7 +185,7 @@ def composite(x: torch.Tensor, target: torch.Tensor, gen: torch.Generator, p_kee
     shot_on = x.amax(dim=(2, 3), keepdim=True).clamp(min=0.5)  # the studio white, roughly
     fore = ((x - (1 - alpha) * shot_on) / alpha.clamp(min=0.05)).clamp(0, 1)
     fore = torch.where(alpha > 0.05, fore, x)
-    backdrop = random_backdrops(b, h, w, gen)
+    backdrop = random_backdrops(b, h, w, gen, x, p_texture)
     mixed = alpha * fore + (1 - alpha) * backdrop
     keep = (torch.rand(b, 1, 1, 1, generator=gen) < p_keep).float()
     out = keep * x + (1 - keep) * mixed
@@ -184,3 +201,102 @@ def jitter(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     gain = 0.75 + 0.5 * torch.rand(b, 1, 1, 1, generator=gen)
     gamma = 0.8 + 0.4 * torch.rand(b, 1, 1, 1, generator=gen)
     return (x.clamp(1e-4, 1) ** gamma * gain).clamp(0, 1)
+
+
+# ---- composites with a known truth, in NumPy at the photo's own size (fitting the chooser, benchmarks) ---------
+
+PAPERS = {"pink": (236, 190, 200), "light blue": (185, 210, 235), "beige": (225, 210, 180), "mint": (190, 230, 205),
+          "dark grey": (70, 72, 75), "black": (18, 18, 20)}
+
+
+def grey_sweep(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """A grey studio sweep: lighter towards the floor, a vignette, sensor noise. float (h, w, 3) 0-255."""
+    top, bottom = rng.uniform(150, 200), rng.uniform(190, 235)
+    ramp = np.linspace(top, bottom, h)[:, None, None]
+    yy, xx = np.mgrid[0:h, 0:w]
+    vignette = 1 - 0.18 * (((xx - w / 2) / w) ** 2 + ((yy - h / 2) / h) ** 2)[..., None]
+    return np.clip(ramp * vignette + rng.normal(0, 2.0, (h, w, 1)), 0, 255) * np.ones(3)
+
+
+def paper(h: int, w: int, rng: np.random.Generator) -> tuple[str, np.ndarray]:
+    """A flat coloured paper (one of PAPERS, light and dark), with a little noise: (its name, the backdrop)."""
+    name = list(PAPERS)[rng.integers(len(PAPERS))]
+    return name, np.clip(np.ones((h, w, 3)) * PAPERS[name] + rng.normal(0, 1.5, (h, w, 1)), 0, 255)
+
+
+def wood(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """A wood-like grain (a table top)."""
+    xx = np.arange(w)[None, :] + 6 * np.sin(np.arange(h)[:, None] / 17.0)
+    grain = 0.5 + 0.5 * np.sin(xx / rng.uniform(3, 7))
+    base = np.array([150, 105, 70]) + rng.uniform(-20, 20, 3)
+    return np.clip(base * (0.8 + 0.25 * grain[..., None]) + rng.normal(0, 4, (h, w, 1)), 0, 255)
+
+
+def tiles(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """A tiled floor: square tiles of a light or dark colour with grout lines, a little noise."""
+    size = int(rng.integers(18, 48))
+    colour = rng.uniform(60, 230, 3)
+    grout = colour * rng.uniform(0.55, 0.8)
+    yy, xx = np.mgrid[0:h, 0:w]
+    line = ((yy % size) < 2) | ((xx % size) < 2)
+    out = np.where(line[..., None], grout, colour * rng.uniform(0.93, 1.07, (h // size + 1, w // size + 1, 1))[
+        yy // size, xx // size])
+    return np.clip(out + rng.normal(0, 3, (h, w, 1)), 0, 255)
+
+
+def blurred_scene(h: int, w: int, other: np.ndarray) -> np.ndarray:
+    """Another photo enlarged and blurred: a busy, out-of-focus background."""
+    from PIL import Image, ImageFilter
+
+    im = Image.fromarray(other).resize((w * 2, h * 2)).crop((w // 2, h // 2, w // 2 + w, h // 2 + h))
+    return np.asarray(im.filter(ImageFilter.GaussianBlur(6)), np.float64)
+
+
+def fabric(h: int, w: int, other: np.ndarray, other_fg: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """A photographed texture: the inside of another photo's product (a knit, denim, leather, a print),
+    enlarged to fill the frame, as a garment lying on a bed, a sofa or a rug would have around it. None when
+    the other product is too small to cut a texture from."""
+    from PIL import Image
+
+    from .backdrop import mask_box
+
+    box = mask_box(other_fg > 0.5)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    cx, cy, half = (x0 + x1) // 2, (y0 + y1) // 2, max(4, min(x1 - x0, y1 - y0) // 4)
+    patch = other[cy - half: cy + half, cx - half: cx + half]
+    inside = other_fg[cy - half: cy + half, cx - half: cx + half]
+    if patch.shape[0] < 8 or patch.shape[1] < 8 or inside.mean() < 0.95:
+        return None
+    scale = rng.uniform(2.0, 4.0)
+    big = Image.fromarray(patch).resize((max(w, int(patch.shape[1] * scale)), max(h, int(patch.shape[0] * scale))),
+                                        Image.Resampling.BICUBIC)
+    tiled = np.asarray(big, np.float64)
+    reps = (h // tiled.shape[0] + 1, w // tiled.shape[1] + 1, 1)
+    return np.tile(tiled, reps)[:h, :w]
+
+
+def place_on(photo: np.ndarray, fg: np.ndarray, backdrop: np.ndarray | None) -> np.ndarray:
+    """Put a studio photo's foreground (alpha fg) on a new backdrop, its edge decontaminated of the studio white
+    it was shot on (solving the compositing equation with the border's colour). None keeps the photo."""
+    if backdrop is None:
+        return photo
+    rgb = photo.astype(np.float64)
+    shot_on = np.median(np.concatenate([rgb[0], rgb[-1]]), axis=0)
+    a = fg[..., None]
+    fore = np.where(a > 0.98, rgb, np.clip((rgb - (1 - a) * shot_on) / np.maximum(a, 0.05), 0, 255))
+    return (a * fore + (1 - a) * backdrop + 0.5).clip(0, 255).astype(np.uint8)
+
+
+def composite_backdrops(h: int, w: int, rng: np.random.Generator, other: np.ndarray,
+                        other_fg: np.ndarray) -> dict[str, np.ndarray | None]:
+    """One of each backdrop class for a case of size (h, w); `other` is another photo (with its foreground) to
+    take a scene and a texture from. None: the photo's own backdrop."""
+    name, flat = paper(h, w, rng)
+    out = {"own white": None, "grey sweep": grey_sweep(h, w, rng), f"paper ({name})": flat, "wood": wood(h, w, rng),
+           "tiles": tiles(h, w, rng), "blurred scene": blurred_scene(h, w, other)}
+    texture = fabric(h, w, other, other_fg, rng)
+    if texture is not None:
+        out["fabric"] = texture
+    return out

@@ -6,6 +6,7 @@ carries the catalogue's colour palette (`ml.palette`), which recolouring reads.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -14,7 +15,9 @@ import torch.nn.functional as F
 
 from . import checkpoint
 from .mask import KIND, MaskConfig, MaskNet
-from .mask_labels import composite, jitter, label_catalogue
+from .mask_choice import MaskChooser, fit_chooser
+from .mask_labels import composite, composite_backdrops, jitter, label_catalogue, place_on, pseudo_label
+from .mask_refine import RefineTrainer, inputs
 from .palette import ColourPalette
 from .training import load_optim, optim_tensors, run_steps
 
@@ -28,6 +31,10 @@ class MaskTrainConfig:
     weight_decay: float = 1e-4
     p_keep: float = 0.25  # share of samples left on their own studio backdrop
     p_empty: float = 0.05  # share replaced by a backdrop alone (teaches "no product here")
+    p_texture: float = 0.25  # share of new backdrops that are photographed textures (another photo, enlarged)
+    chooser_photos: int = 240  # studio photos put on other backdrops to fit the cut-out chooser at export
+    refine_photos: int = 400  # ... and to train the full-resolution refinement, twice each on new backdrops
+    refine_steps: int = 500  # the refinement's training steps (fewer on a small catalogue: 4 per photo at most)
 
 
 class MaskTrainer:
@@ -46,6 +53,11 @@ class MaskTrainer:
         self.palette = ColourPalette.build(x, t, [colours[i] for i in keep] if colours else None,
                                            [categories[i] for i in keep] if categories else None)
         self.labelled, self.offered = len(keep), len(images)
+        most = max(self.train_config.chooser_photos, self.train_config.refine_photos)
+        sample = np.sort(np.random.default_rng(seed).permutation(keep)[:most])
+        self.photos = images[sample]  # at the loaded size: the refinement's and the chooser's composites
+        self.photo_colours = [colours[i] for i in sample] if colours else None
+        self.seed, self.refiner, self.chooser, self.chooser_note, self.fitted_step = seed, None, None, "", -1
         self.net = MaskNet(config).to(self.device)
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=self.train_config.lr, weight_decay=self.train_config.weight_decay)
         self.step_count, self.history = 0, []
@@ -55,7 +67,8 @@ class MaskTrainer:
         x, t, w = self.x[idx].float() / 255, self.t[idx], self.w[idx]
         flip = torch.rand(len(idx), generator=self.gen) < 0.5
         x, t, w = (torch.where(flip.view(-1, 1, 1, 1), v.flip(-1), v) for v in (x, t, w))
-        x, t = composite(x, t, self.gen, self.train_config.p_keep, self.train_config.p_empty)
+        c = self.train_config
+        x, t = composite(x, t, self.gen, c.p_keep, c.p_empty, c.p_texture)
         return jitter(x, self.gen) * 2 - 1, t, w
 
     def step(self) -> dict[str, float]:
@@ -92,8 +105,27 @@ class MaskTrainer:
                 "step": self.step_count, "labelled": self.labelled, "offered": self.offered}
 
     def export(self, path) -> str:
-        """The net's weights, config and the catalogue's palette: what `ProductMasker.from_checkpoint` loads."""
-        return checkpoint.save(path, checkpoint.state_dict_with_prefix("net", self.net), self._meta())
+        """The net's weights, config and the catalogue's palette, and, fitted for this very net, the
+        full-resolution refinement and the cut-out chooser: what `ProductMasker.from_checkpoint` loads."""
+        if self.fitted_step != self.step_count:
+            self.fit_refinement_and_chooser()
+        meta = {**self._meta(), "chooser": self.chooser.to_dict() if self.chooser else None,
+                "refiner": {"width": self.refiner.width} if self.refiner else None}
+        tensors = checkpoint.state_dict_with_prefix("net", self.net)
+        if self.refiner is not None:
+            tensors.update(checkpoint.state_dict_with_prefix("refiner", self.refiner))
+        if self.chooser_note:
+            meta["chooser_note"] = self.chooser_note
+        return checkpoint.save(path, tensors, meta)
+
+    def fit_refinement_and_chooser(self) -> None:
+        """`fit_refinement_and_chooser` for the net as it is now (once per step count)."""
+        from .masker import ProductMasker
+
+        masker = ProductMasker(copy.deepcopy(self.net), self.palette)
+        self.fitted_step = self.step_count
+        self.refiner, self.chooser, self.chooser_note = fit_refinement_and_chooser(
+            masker, self.photos, self.photo_colours, self.seed, self.train_config)
 
     def save(self, path) -> str:
         """The full training state, for resuming."""
@@ -111,6 +143,70 @@ class MaskTrainer:
         load_optim(self.opt, "opt", tensors, meta["optim"])
         self.gen.set_state(tensors["rng"])
         self.step_count, self.history = int(meta["step"]), list(meta.get("history", []))
+
+
+def labelled_photos(photos: np.ndarray, colours: list[str] | None = None) -> list[tuple]:
+    """(photo, pseudo-label target (h, w, 3), loss weight (h, w)) for each studio photo of `photos` (uint8
+    (n, h, w, 3)) that can be pseudo-labelled and shows a product of at least 2 % of the frame."""
+    out = []
+    for i, photo in enumerate(photos):
+        label = pseudo_label(photo, colours[i] if colours else None)
+        if label is not None and (1 - label[0][..., 0]).mean() >= 0.02:
+            out.append((photo, *label))
+    return out
+
+
+def refinement_data(masker, labelled: list[tuple], seed: int = 0, per_photo: int = 2):
+    """Composites for the refinement (`ml.mask_labels.composite`: random backdrops, tiles, photographed
+    textures) with the masker's inputs for each: (inputs (n, 6, h, w) float16, truth (n, 1, h, w), weight)."""
+    from PIL import Image
+
+    gen = torch.Generator().manual_seed(seed)
+    xs, truths, weights = [], [], []
+    for start in range(0, len(labelled), 32):
+        chunk = labelled[start: start + 32]
+        photos = torch.from_numpy(np.stack([p for p, _, _ in chunk])).permute(0, 3, 1, 2).float() / 255
+        targets = torch.from_numpy(np.stack([t for _, t, _ in chunk])).permute(0, 3, 1, 2)
+        for _ in range(per_photo):
+            mixed, target = composite(photos, targets, gen, p_keep=0.15, p_empty=0.03, p_texture=0.3)
+            for i, rgb in enumerate((mixed * 255).round().byte().permute(0, 2, 3, 1).numpy()):
+                arr, coarse, cleanup, _ = masker.refinement_inputs(Image.fromarray(rgb))
+                xs.append(inputs(arr, coarse, cleanup)[0].half())
+                truths.append(1 - target[i, :1])
+                weights.append(torch.from_numpy(chunk[i][2])[None])
+    return torch.stack(xs), torch.stack(truths), torch.stack(weights)
+
+
+def fit_refinement_and_chooser(masker, photos: np.ndarray, colours: list[str] | None, seed: int = 0,
+                               config: MaskTrainConfig | None = None):
+    """Train the full-resolution refinement for `masker`'s net on composites of the studio photos, then fit the
+    chooser with it: (refiner, chooser, note). On a catalogue too small for a chooser, chooser is None and the
+    note says why (the masker then keeps its fixed rule)."""
+    c = config or MaskTrainConfig()
+    labelled = labelled_photos(photos, colours)
+    if not labelled:
+        return None, None, "no studio photo to learn the refinement and the chooser from"
+    x, truth, weight = refinement_data(masker, labelled[: c.refine_photos], seed)
+    masker.refiner = RefineTrainer(x, truth, weight, seed=seed).train(min(c.refine_steps, 4 * len(labelled)))
+    try:
+        return masker.refiner, fit_chooser_on(masker, labelled[: c.chooser_photos], seed), ""
+    except ValueError as exc:
+        return masker.refiner, None, str(exc)
+
+
+def fit_chooser_on(masker, labelled: list[tuple], seed: int = 0) -> MaskChooser:
+    """Fit the cut-out chooser for `masker` on composites: each labelled studio photo (`labelled_photos`) on its
+    own backdrop and on each class of `ml.mask_labels.composite_backdrops`."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    fgs = [(photo, 1 - target[..., 0]) for photo, target, _ in labelled]
+    cases = []
+    for k, (photo, fg) in enumerate(fgs):
+        other, other_fg = fgs[(k + 7) % len(fgs)]
+        for backdrop in composite_backdrops(*photo.shape[:2], rng, other, other_fg).values():
+            cases.append((masker.evidence(Image.fromarray(place_on(photo, fg, backdrop))), fg))
+    return fit_chooser(cases)
 
 
 def soft_iou(pred: torch.Tensor, target: torch.Tensor) -> float:

@@ -23,6 +23,8 @@ from .backdrop import BackdropConfig, find_backdrop, is_light, resize_array, wor
 from .guided import box_mean
 from .images import pad_to_aspect
 from .mask import KIND, MaskConfig, MaskNet
+from .mask_choice import Evidence, MaskChooser, gather
+from .mask_refine import RefineNet, refine_alpha
 from .palette import ColourPalette
 
 
@@ -33,7 +35,9 @@ class ProductMask:
     alpha: np.ndarray  # (H, W) float32 in [0, 1]
     person: np.ndarray  # (H, W) float32 in [0, 1]
     problems: list[str] = field(default_factory=list)
-    source: str = "model"  # "model", or "transparency" when the photo's own alpha channel was used
+    source: str = "model"  # "model" (the net), "cleanup" (the backdrop estimate), "model+cleanup" (their mean),
+    # "refined" (the full-resolution refinement), or "transparency" when the photo's own alpha channel was used
+    predicted_iou: float | None = None  # the chooser's estimate of this cut-out's overlap with the truth
 
     @property
     def share(self) -> float:
@@ -58,10 +62,13 @@ class ProductMasker:
 
     REMEMBER = 4
 
-    def __init__(self, net: MaskNet, palette: ColourPalette, device: str = "cpu"):
+    def __init__(self, net: MaskNet, palette: ColourPalette, device: str = "cpu", chooser: MaskChooser | None = None,
+                 refiner: RefineNet | None = None):
         self.device = torch.device(device)
         self.net = net.to(self.device).eval().requires_grad_(False)
         self.palette = palette
+        self.chooser = chooser  # None (an export from before the chooser): the fixed studio rule below
+        self.refiner = refiner.eval().requires_grad_(False) if refiner is not None else None
         self._recent: OrderedDict[bytes, ProductMask] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -75,7 +82,12 @@ class ProductMasker:
             checkpoint.load_prefixed(net, "net", tensors)
         except (KeyError, TypeError, RuntimeError) as exc:
             raise checkpoint.CheckpointError(f"{path} does not match its recorded config: {exc}") from exc
-        return cls(net, ColourPalette.from_dict(meta.get("palette", {})), device)
+        refiner = None
+        if meta.get("refiner"):
+            refiner = RefineNet(**meta["refiner"])
+            checkpoint.load_prefixed(refiner, "refiner", tensors)
+        return cls(net, ColourPalette.from_dict(meta.get("palette", {})), device,
+                   MaskChooser.from_dict(meta.get("chooser")), refiner)
 
     @property
     def config(self) -> MaskConfig:
@@ -120,14 +132,74 @@ class ProductMasker:
         probs = self.probabilities(image)
         guide = np.asarray(image.convert("L"), np.float32) / 255
         fg = sharpen(refine(guide, 1 - probs[..., 0]))
-        studio = studio_foreground(image)
-        trusted = studio is not None and agreement(studio, fg) > AGREEMENT
-        if trusted:
-            fg = studio  # a light studio sweep: its own estimate has pixel-exact edges, and the net agrees
+        if self.chooser is not None:
+            fg, source, predicted, problems = self._chosen(image, guide, fg, probs)
+        else:
+            studio = studio_foreground(image)
+            trusted = studio is not None and agreement(studio, fg) > AGREEMENT
+            if trusted:
+                fg = studio  # a light studio sweep: its own estimate has pixel-exact edges, and the net agrees
+            source, predicted, problems = ("cleanup" if trusted else "model"), None, None
         person_share = probs[..., 2] / np.maximum(probs[..., 1] + probs[..., 2], 1e-6)
         person = (fg * person_share).astype(np.float32)
         alpha = np.clip(fg - person, 0, 1).astype(np.float32)
-        return ProductMask(alpha, person, problems_of(alpha, None if trusted else probs))
+        if problems is None:
+            problems = problems_of(alpha, None if source == "cleanup" else probs)
+        else:
+            problems = problems_of(alpha, None) + problems
+        return ProductMask(alpha, person, problems, source=source, predicted_iou=predicted)
+
+    def _chosen(self, image: Image.Image, guide: np.ndarray, net_fg: np.ndarray, probs: np.ndarray):
+        """The chooser's pick of the candidate foregrounds (the net's, the backdrop estimate's, their mean, the
+        refinement's), carried to full size: (foreground, source, predicted IoU, problems)."""
+        evidence = self._evidence(image, net_fg, probs)
+        name, predicted = self.chooser.choose(evidence)
+
+        def full_size(small: np.ndarray) -> np.ndarray:
+            up = small if small.shape == net_fg.shape else resize_array(small, image.size)
+            return sharpen(refine(guide, up)) if max(image.size) > WORK_SIDE else up  # the photo's own edges
+
+        if name == "net":
+            fg = net_fg
+        elif name == "both":
+            fg = 0.5 * (net_fg + full_size(evidence.candidates["cleanup"]))
+        else:
+            fg = full_size(evidence.candidates[name])
+        problems = []
+        if predicted < self.chooser.deliver_at:
+            problems.append(f"the cut-out is probably wrong: neither the mask net nor the backdrop estimate "
+                            f"separates this product cleanly from its background (expected overlap with the "
+                            f"product {predicted:.0%}; {self.chooser.deliver_at:.0%} is needed)")
+        return fg.astype(np.float32), SOURCES[name], predicted, problems
+
+    def evidence(self, image: Image.Image) -> Evidence:
+        """What the chooser sees of a photo: its candidate foregrounds at the working size and their
+        measurements (`ml.mask_choice`). For fitting the chooser; `mask` is what to call for a cut-out."""
+        image = image.convert("RGB")
+        probs = self.probabilities(image)
+        net_fg = sharpen(refine(np.asarray(image.convert("L"), np.float32) / 255, 1 - probs[..., 0]))
+        return self._evidence(image, net_fg, probs)
+
+    def refinement_inputs(self, image: Image.Image, probs: np.ndarray | None = None):
+        """(photo, coarse foreground, backdrop estimate's foreground or None, its Backdrop) at the working size:
+        what `ml.mask_refine.RefineNet` reads, here and when it is trained."""
+        cfg = BackdropConfig()
+        arr = working_copy(image.convert("RGB"), WORK_SIDE)
+        size = (arr.shape[1], arr.shape[0])
+        probs = self.probabilities(image) if probs is None else probs
+        bd = find_backdrop(arr, cfg)
+        uniform = bd.border_share >= cfg.min_border_share  # any colour: a pink paper is as good as a white sweep
+        cleanup = (1 - np.clip(bd.alpha, 0, 1)).astype(np.float32) if uniform else None
+        return arr, resize_array(1 - probs[..., 0], size), cleanup, (bd if uniform else None)
+
+    def _evidence(self, image: Image.Image, net_fg: np.ndarray, probs: np.ndarray) -> Evidence:
+        arr, coarse, cleanup, bd = self.refinement_inputs(image, probs)
+        refined = refine_alpha(self.refiner, arr, coarse, cleanup) if self.refiner is not None else None
+        return gather(arr, resize_array(net_fg, coarse.shape[::-1]), 1 - coarse, cleanup, bd, refined)
+
+
+SOURCES = {"net": "model", "cleanup": "cleanup", "both": "model+cleanup", "refined": "refined"}
+WORK_SIDE = 320  # the backdrop estimate and the chooser's measurements work on a copy at most this size
 
 
 def _empty(image: Image.Image, problems: list[str]) -> ProductMask:
@@ -171,7 +243,7 @@ def agreement(a: np.ndarray, b: np.ndarray) -> float:
     return float((x & y).sum() / max((x | y).sum(), 1))
 
 
-def studio_foreground(image: Image.Image, side: int = 320) -> np.ndarray | None:
+def studio_foreground(image: Image.Image, side: int = WORK_SIDE) -> np.ndarray | None:
     """1 - the backdrop share from `ml.backdrop` (H, W) when the photo is on a light studio sweep, else None."""
     cfg = BackdropConfig()
     work = working_copy(image.convert("RGB"), side)

@@ -62,10 +62,12 @@ assert set(SHAPES) == set(KINDS), "every kind in attributes.KINDS needs a shape"
 
 @dataclass(frozen=True)
 class Rendering:
-    """A rendered photo and the mask (L, 0-255) of the pixels dyed in the product's named colour."""
+    """A rendered photo, the mask (L, 0-255) of the pixels dyed in the product's named colour, and the product's
+    exact alpha (L, 0-255: what a perfect cut-out keeps)."""
 
     image: Image.Image
     colour_mask: Image.Image
+    alpha: Image.Image
 
 
 def render_product(kind: str, colour: str, pattern: str, seed: int, size: tuple[int, int] = (240, 320)) -> Image.Image:
@@ -89,7 +91,7 @@ def render_with_mask(kind: str, colour: str, pattern: str, seed: int, size: tupl
     ground = sweep * (1.0 - _shadow(alpha, shape, canvas.px / SUPERSAMPLE))[..., None]
     photo = ground * (1.0 - alpha[..., None]) + premultiplied
     image = Image.fromarray(np.clip(photo + 0.5, 0, 255).astype(np.uint8))
-    return Rendering(image, Image.fromarray(np.clip(fabric * 255 + 0.5, 0, 255).astype(np.uint8)))
+    return Rendering(image, *(Image.fromarray(np.clip(a * 255 + 0.5, 0, 255).astype(np.uint8)) for a in (fabric, alpha)))
 
 
 def contact_sheet(rows: int = 4, size: tuple[int, int] = (120, 160), seed: int = 0) -> Image.Image:
