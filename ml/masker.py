@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from . import checkpoint
-from .backdrop import BackdropConfig, find_backdrop, is_light, resize_array, working_copy
+from .backdrop import LUMA, BackdropConfig, find_backdrop, is_light, resize_array, working_copy
 from .guided import box_mean
 from .images import pad_to_aspect
 from .mask import KIND, MaskConfig, MaskNet
@@ -131,10 +131,10 @@ class ProductMasker:
             return ProductMask(own, np.zeros_like(own), problems_of(own, None), source="transparency")
         probs = self.probabilities(image)
         guide = np.asarray(image.convert("L"), np.float32) / 255
-        fg = sharpen(refine(guide, 1 - probs[..., 0]))
         if self.chooser is not None:
-            fg, source, predicted, problems = self._chosen(image, guide, fg, probs)
+            fg, source, predicted, problems = self._chosen(image, guide, probs)
         else:
+            fg = sharpen(refine(guide, 1 - probs[..., 0]))
             studio = studio_foreground(image)
             trusted = studio is not None and agreement(studio, fg) > AGREEMENT
             if trusted:
@@ -149,22 +149,15 @@ class ProductMasker:
             problems = problems_of(alpha, None) + problems
         return ProductMask(alpha, person, problems, source=source, predicted_iou=predicted)
 
-    def _chosen(self, image: Image.Image, guide: np.ndarray, net_fg: np.ndarray, probs: np.ndarray):
+    def _chosen(self, image: Image.Image, guide: np.ndarray, probs: np.ndarray):
         """The chooser's pick of the candidate foregrounds (the net's, the backdrop estimate's, their mean, the
-        refinement's), carried to full size: (foreground, source, predicted IoU, problems)."""
-        evidence = self._evidence(image, net_fg, probs)
+        refinement's), carried to full size: (foreground, source, predicted IoU, problems). The candidates are
+        made and compared on the working copy; only the one chosen is carried up, by one guided filter with the
+        photo's own edges."""
+        evidence = self._evidence(image, probs)
         name, predicted = self.chooser.choose(evidence)
-
-        def full_size(small: np.ndarray) -> np.ndarray:
-            up = small if small.shape == net_fg.shape else resize_array(small, image.size)
-            return sharpen(refine(guide, up)) if max(image.size) > WORK_SIDE else up  # the photo's own edges
-
-        if name == "net":
-            fg = net_fg
-        elif name == "both":
-            fg = 0.5 * (net_fg + full_size(evidence.candidates["cleanup"]))
-        else:
-            fg = full_size(evidence.candidates[name])
+        small = evidence.candidates[name]
+        fg = small if small.shape == guide.shape else sharpen(refine(guide, resize_array(small, image.size)))
         problems = []
         if predicted < self.chooser.deliver_at:
             problems.append(f"the cut-out is probably wrong: neither the mask net nor the backdrop estimate "
@@ -176,9 +169,7 @@ class ProductMasker:
         """What the chooser sees of a photo: its candidate foregrounds at the working size and their
         measurements (`ml.mask_choice`). For fitting the chooser; `mask` is what to call for a cut-out."""
         image = image.convert("RGB")
-        probs = self.probabilities(image)
-        net_fg = sharpen(refine(np.asarray(image.convert("L"), np.float32) / 255, 1 - probs[..., 0]))
-        return self._evidence(image, net_fg, probs)
+        return self._evidence(image, self.probabilities(image))
 
     def refinement_inputs(self, image: Image.Image, probs: np.ndarray | None = None):
         """(photo, coarse foreground, backdrop estimate's foreground or None, its Backdrop) at the working size:
@@ -192,10 +183,11 @@ class ProductMasker:
         cleanup = (1 - np.clip(bd.alpha, 0, 1)).astype(np.float32) if uniform else None
         return arr, resize_array(1 - probs[..., 0], size), cleanup, (bd if uniform else None)
 
-    def _evidence(self, image: Image.Image, net_fg: np.ndarray, probs: np.ndarray) -> Evidence:
+    def _evidence(self, image: Image.Image, probs: np.ndarray) -> Evidence:
         arr, coarse, cleanup, bd = self.refinement_inputs(image, probs)
+        net_fg = sharpen(refine(arr @ LUMA / 255, coarse))  # the net's candidate: its edge on the photo's edges
         refined = refine_alpha(self.refiner, arr, coarse, cleanup) if self.refiner is not None else None
-        return gather(arr, resize_array(net_fg, coarse.shape[::-1]), 1 - coarse, cleanup, bd, refined)
+        return gather(arr, net_fg, 1 - coarse, cleanup, bd, refined)
 
 
 SOURCES = {"net": "model", "cleanup": "cleanup", "both": "model+cleanup", "refined": "refined"}
