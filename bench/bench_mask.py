@@ -312,8 +312,8 @@ def timing(masker: ProductMasker, args, n: int = 6) -> dict:
 
 
 def with_refinement(weights: Path, args, out: Path) -> Path:
-    """An export of `weights` with the refinement and the chooser trained and fitted on split `train` (for a net
-    exported without them), as `MaskTrainer.export` does."""
+    """An export of `weights` with the refinement (unless it has one) and the chooser trained and fitted on split
+    `train`, as `MaskTrainer.export` does."""
     from ml import checkpoint
     from ml.mask_train import MaskTrainConfig, fit_refinement_and_chooser
 

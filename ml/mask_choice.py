@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backdrop import LUMA, Backdrop, dilate
+from .backdrop import LUMA, Backdrop, BackdropConfig, dilate, is_light
 from .guided import box_mean
 
 CANDIDATES = ("net", "cleanup", "both", "refined")
 GOOD_IOU = 0.90  # a cut-out at least this close to the truth is a right one (issue 22's bar for off-studio photos)
-FEATURES = ("bias", "has_cleanup", "agreement", "border_share", "noise", "backdrop_luma", "backdrop_chroma",
-            "net_unsure", "backdrop_texture", "share", "edge_align", "frame_touch", "soft")
+FEATURES = ("bias", "has_cleanup", "light_studio", "agreement", "border_share", "noise", "backdrop_luma",
+            "backdrop_chroma", "net_unsure", "backdrop_texture", "share", "edge_align", "frame_touch", "soft")
 
 
 @dataclass
@@ -63,6 +63,13 @@ def _own(fg: np.ndarray, grad: np.ndarray, scale: float) -> list[float]:
     return [float(m.mean()), min(align, 3.0), float(frame.mean()), min(soft, 1.0)]
 
 
+def without_haze(alpha: np.ndarray, low: float = 0.15, high: float = 0.85) -> np.ndarray:
+    """A soft foreground with its faint tails cut: alpha under `low` is backdrop, over `high` product, linear in
+    between. On a dark or textured backdrop the backdrop estimate and the refinement leave a faint haze that no
+    threshold at 0.5 sees but a cut-out on a new background shows; a real soft edge keeps its middle."""
+    return np.clip((alpha - low) / (high - low), 0.0, 1.0).astype(np.float32)
+
+
 def gather(arr: np.ndarray, net_fg: np.ndarray, probs_bg: np.ndarray, cleanup_fg: np.ndarray | None,
            backdrop: Backdrop | None, refined: np.ndarray | None = None) -> Evidence:
     """Candidates and measurements of one photo.
@@ -75,10 +82,10 @@ def gather(arr: np.ndarray, net_fg: np.ndarray, probs_bg: np.ndarray, cleanup_fg
     scale = float(np.percentile(grad, 90)) + 1.0
     candidates = {"net": net_fg}
     if cleanup_fg is not None:
-        candidates["cleanup"] = cleanup_fg
-        candidates["both"] = 0.5 * (net_fg + cleanup_fg)
+        candidates["cleanup"] = without_haze(cleanup_fg)
+        candidates["both"] = without_haze(0.5 * (net_fg + cleanup_fg))
     if refined is not None:
-        candidates["refined"] = refined
+        candidates["refined"] = without_haze(refined)
     fg_p = 1 - probs_bg
     unsure = float(((fg_p > 0.2) & (fg_p < 0.8)).sum() / max((fg_p > 0.5).sum(), 1))
     lum = arr @ LUMA
@@ -88,10 +95,11 @@ def gather(arr: np.ndarray, net_fg: np.ndarray, probs_bg: np.ndarray, cleanup_fg
     texture = float(np.median(local_std[outside])) / 16.0 if outside.any() else 1.0
     if backdrop is not None:
         colour = backdrop.colour
-        shared = [1.0, 1.0, _iou(net_fg, cleanup_fg), backdrop.border_share, min(backdrop.noise / 16.0, 4.0),
-                  float(colour @ LUMA) / 255, float(colour.max() - colour.min()) / 255]
+        shared = [1.0, 1.0, float(is_light(backdrop, BackdropConfig())), _iou(net_fg, cleanup_fg),
+                  backdrop.border_share, min(backdrop.noise / 16.0, 4.0), float(colour @ LUMA) / 255,
+                  float(colour.max() - colour.min()) / 255]
     else:
-        shared = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+        shared = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
     shared += [min(unsure, 2.0), min(texture, 4.0)]
     features = {name: np.asarray(shared + _own(fg, grad, scale), np.float64) for name, fg in candidates.items()}
     return Evidence(candidates, features)

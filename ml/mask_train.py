@@ -186,8 +186,9 @@ def fit_refinement_and_chooser(masker, photos: np.ndarray, colours: list[str] | 
     labelled = labelled_photos(photos, colours)
     if not labelled:
         return None, None, "no studio photo to learn the refinement and the chooser from"
-    x, truth, weight = refinement_data(masker, labelled[: c.refine_photos], seed)
-    masker.refiner = RefineTrainer(x, truth, weight, seed=seed).train(min(c.refine_steps, 4 * len(labelled)))
+    if masker.refiner is None:  # (an export that already has its refinement only refits the chooser)
+        x, truth, weight = refinement_data(masker, labelled[: c.refine_photos], seed)
+        masker.refiner = RefineTrainer(x, truth, weight, seed=seed).train(min(c.refine_steps, 4 * len(labelled)))
     try:
         return masker.refiner, fit_chooser_on(masker, labelled[: c.chooser_photos], seed), ""
     except ValueError as exc:
