@@ -81,22 +81,23 @@ class AttributeEditor:
         return before, afters
 
     def edit(self, image: Image.Image, attrs: dict, target: dict, seed: int = 0, temperature: float = 0.0,
-             masker=None):
+             masker=None, garment=None):
         """The product image with `target` attributes (e.g. {"colour": "Red"}), at the original's resolution.
 
         attrs: the product's current attributes. temperature 0 (default) uses the posterior mean and ignores
         seed; above 0, z is sampled around it with that seed. Raises UnknownAttributeValue for a target value
         the model was not trained on.
         """
-        return self.edit_many(image, attrs, [target], seed, temperature, masker)[0]
+        return self.edit_many(image, attrs, [target], seed, temperature, masker, garment)[0]
 
     def edit_many(self, image: Image.Image, attrs: dict, targets: list[dict], seed: int = 0,
-                  temperature: float = 0.0, masker=None) -> list[Image.Image]:
+                  temperature: float = 0.0, masker=None, garment=None) -> list[Image.Image]:
         """Several edits of one image, sharing one encoding and one batched decode.
 
         masker: an `ml.masker.ProductMasker`; when given, a colour-only edit is applied inside the product's mask in
         OKLab with the catalogue's look of the colour (the CVAE's rendition as a hint), so skin, hair and the
-        backdrop keep their colour. Edits of other attributes (category, pattern) still use guided upsampling.
+        backdrop keep their colour; on a worn photo only the `garment`'s product (`ml.garment`). Edits of other
+        attributes (category, pattern) still use guided upsampling.
         """
         before, afters = self.lowres(image, attrs, targets, temperature, seed)
         afters = [np.clip(before + self.strength * (after - before), 0.0, 1.0) for after in afters]
@@ -104,7 +105,8 @@ class AttributeEditor:
         out = []
         for target, after in zip(targets, afters):
             if masker is not None and colour and set(target) == {colour} and target[colour] != attrs.get(colour):
-                out.append(masked_recolour(masker, image, attrs, colour, [target[colour]], [after])[0][0])
+                out.append(masked_recolour(masker, image, attrs, colour, [target[colour]], [after],
+                                           garment=garment)[0][0])
             else:
                 out.append(apply_lowres_change(image, before, after))
         return out

@@ -140,7 +140,7 @@ class VariantGenerator:
 
     def colourways(self, image: Image.Image, attrs: dict, count: int = 3, seed: int = 0,
                    colours: list[str] | None = None, steps: int | None = None, transfer: str = "chroma",
-                   masker=None) -> list[Variant]:
+                   masker=None, garment=None) -> list[Variant]:
         """The product in other colours, at the original's full resolution.
 
         colours: target colour names (case/space-insensitive; unknown ones raise UnknownAttributeValue);
@@ -150,7 +150,8 @@ class VariantGenerator:
         stronger on pale products, but it tints white details and can leave a halo).
         masker: an `ml.masker.ProductMasker`; when given, each colour is applied inside the product's mask in OKLab
         with the catalogue's look of that colour, the GAN's rendition as a hint (`masked_recolour`): skin, hair and
-        the backdrop are untouched and every part of the product's main colour changes.
+        the backdrop are untouched and every part of the product's main colour changes; on a worn photo only the
+        `garment`'s product (an `ml.garment.Garment`, the category's place on a model).
         steps: inversion steps; default 30, or MASKED_INVERSION_STEPS with a masker, where the rendition is only a
         hint to the catalogue's look and 20 more steps would cost 0.2 s of a 0.6 s request.
         Returns one Variant per colour (fewer than `count` only if the vocabulary has fewer other colours).
@@ -160,22 +161,28 @@ class VariantGenerator:
         if not targets:
             return []
         steps = steps if steps is not None else MASKED_INVERSION_STEPS if masker is not None else 30
-        z, src = self.invert(image, attrs, steps), self.condition(attrs)
-        tgt = src.repeat(len(targets), 1)
-        tgt[:, self.vocab.attributes.index(attr)] = torch.tensor([self.vocab.index(attr, t) for t in targets])
-        before = self._low(self._decode(z, src)[0])
-        afters = self._decode(z.expand(len(targets), -1), tgt)
+        before, afters = self.renditions(image, attrs, targets, steps)
         if masker is not None:
-            done = masked_recolour(masker, image, attrs, attr, targets, [self._low(a) for a in afters])
+            done = masked_recolour(masker, image, attrs, attr, targets, afters, garment=garment)
             return [Variant(im, {"mode": "colourway", "attribute": attr, "colour": colour,
                                  "delivery": "masked-full-res", "inversion_steps": steps, **extra}, seed)
                     for colour, (im, extra) in zip(targets, done)]
         return [
-            Variant(_keep_backdrop(image, recolour(image, before, self._low(after), transfer)),
+            Variant(_keep_backdrop(image, recolour(image, before, after, transfer)),
                     {"mode": "colourway", "attribute": attr, "colour": colour, "delivery": "guided-full-res",
                      "inversion_steps": steps, "transfer": transfer}, seed)
             for colour, after in zip(targets, afters)
         ]
+
+    def renditions(self, image: Image.Image, attrs: dict, colours: list[str], steps: int = 30):
+        """The model's drawing of the product as it is and in each colour (vocabulary spellings), from its inverted
+        latent: (before (h, w, 3), [after (h, w, 3) per colour]), floats in [0, 1] at the model's resolution."""
+        attr = self._colour_attr()
+        z, src = self.invert(image, attrs, steps), self.condition(attrs)
+        tgt = src.repeat(len(colours), 1)
+        tgt[:, self.vocab.attributes.index(attr)] = torch.tensor([self.vocab.index(attr, c) for c in colours])
+        afters = self._decode(z.expand(len(colours), -1), tgt)
+        return self._low(self._decode(z, src)[0]), [self._low(a) for a in afters]
 
     def _pick_colours(self, attrs: dict, count: int, seed: int) -> list[str]:
         attr = self._colour_attr()
