@@ -8,10 +8,10 @@ labelled colour, as another garment when it is clearly of another colour. The ma
 (`Garment.prior`) then says, for a new photo, which of the colour region's connected pieces are the product:
 
 - a piece mostly where the category's product sits changes, a piece mostly elsewhere does not;
-- a piece that reaches well into both is split by colour when its two halves differ (a grey T-shirt over faded
-  jeans, which the colour parts join as one colour in light and shade); one that cannot be (a black shirt tucked
-  into black trousers) changes where the map says the product is, fading out where it says another garment is,
-  and the result carries a problem for the reviewer ("needs a look").
+- a piece that reaches from one into the other is cut at the row where its colour changes (a grey T-shirt over
+  faded jeans, which the colour parts join as one colour in light and shade); one with no such row (a black shirt
+  over black trousers) is cut where the map says the product ends, and the result carries a problem for the
+  reviewer ("needs a look").
 
 Packshots (no person in the mask) and categories the catalogue never showed worn are left as they are.
 """
@@ -35,7 +35,10 @@ MIN_PHOTOS = 8  # a category learned from fewer worn photos has no map (its layo
 PSEUDO = 2.0  # photos' worth of the category's overall rate mixed into each cell: few sightings stay near it
 WORK_SIDE = 128  # the colour region is split into pieces at most this many px a side
 PRODUCT, OTHER = 0.5, 0.3  # a piece's pixels with a prior above PRODUCT are the product's place, under OTHER another's
-MIXED = 0.2  # a piece with at least this share in both places is two garments of one colour
+LOW = 0.45  # a whole piece with a mean prior under this is another garment's (the maps are soft where framing varies:
+# a T-shirt photo's bottom rows are the T-shirt in some photos and jeans in others, about 0.35)
+MIXED = 0.2  # a piece with at least this share at the product's place ...
+REACHES = 0.08  # ... and this share under LOW spans two garments' places
 MAX_PIECES = 64  # pieces looked at one by one (the largest); the rest follow the map pixel by pixel
 
 
@@ -134,49 +137,58 @@ def _grow(gate: np.ndarray, region: np.ndarray, shape: tuple[int, int]) -> np.nd
 
 
 def _judge_pieces(region: np.ndarray, place: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, dict]:
-    """Each connected piece of the region: the product's (gate 1), another garment's (0), or both: split by colour
-    when its two garments differ in colour, else following the map's ramp."""
-    ramp = np.clip((place - OTHER) / (PRODUCT - OTHER), 0.0, 1.0)
-    gate = ramp.copy()  # pieces beyond MAX_PIECES (specks) follow the map
+    """Each connected piece of the region: the product's (gate 1), another garment's (0), or both. A piece that
+    reaches from the product's place into another's is cut where its colour changes (a grey T-shirt over faded
+    jeans, one colour part in light and shade); without such a change (a black shirt over black trousers) it is cut
+    where the map says the product ends, and the reviewer is told."""
+    gate = (place >= LOW).astype(np.float32)  # pieces beyond MAX_PIECES (specks) follow the map
     kinds = {"product": 0, "other": 0, "split": 0, "mixed": 0}
     for piece in _pieces(region):
         here = place[piece]
-        at_product, at_other = float((here >= PRODUCT).mean()), float((here < OTHER).mean())
         big = piece.sum() >= 0.02 * region.sum()
-        if at_product >= MIXED and at_other >= MIXED and big:
-            mine = _split_by_colour(lab[piece], here)
-            if mine is None:
-                kinds["mixed"] += 1
-            else:
-                gate[piece] = (mine & (here >= OTHER)).astype(np.float32)
-                kinds["split"] += 1
-            continue
-        mine = float(here.mean()) >= (PRODUCT + OTHER) / 2
-        gate[piece] = 1.0 if mine else 0.0
-        if big:
-            kinds["product" if mine else "other"] += 1
+        spans = big and float((here >= PRODUCT).mean()) >= MIXED and float((here < LOW).mean()) >= REACHES
+        if spans:
+            cut = _cut_by_colour(piece, place, lab)
+            kinds["split" if cut is not None else "mixed"] += 1
+            gate[piece] = (cut if cut is not None else place >= LOW)[piece]
+        else:
+            keep = float(here.mean()) >= LOW
+            gate[piece] = 1.0 if keep else 0.0
+            kinds["product" if keep else "other"] += int(big)
     return gate, kinds
 
 
-SPLIT = 0.04  # OKLab distance (L at half weight) between two garments' colours that tells them apart
-SPLIT_AGREES = 0.15  # ... when the two colours' pixels also differ this much in the map's mean
+STEP = 0.03  # OKLab distance (L at half weight) between the rows above and below a cut that tells two garments apart
+BAND = 6  # rows on each side of a cut whose colours are compared
+EDGE = 0.7  # the cut goes where the change first reaches this share of its largest step
 
 
-def _split_by_colour(lab: np.ndarray, place: np.ndarray) -> np.ndarray | None:
-    """Which pixels (n,) of a piece spanning two garments are the product's, by two colours (2-means in OKLab,
-    started from the colours at the product's and at the other garment's place), or None when the two colours are
-    too close (one colour: black shirt, black trousers) or do not follow the map."""
-    x = lab * np.array([0.5, 1.0, 1.0], np.float32)
-    centres = np.stack([x[place >= PRODUCT].mean(axis=0), x[place < OTHER].mean(axis=0)])
-    for _ in range(10):
-        nearest = np.argmin(((x[:, None] - centres[None]) ** 2).sum(axis=2), axis=1)
-        if nearest.min() == nearest.max():
-            return None
-        centres = np.stack([x[nearest == k].mean(axis=0) for k in (0, 1)])
-    mine = nearest == 0
-    apart = float(np.linalg.norm(centres[0] - centres[1]))
-    agrees = float(place[mine].mean() - place[~mine].mean())
-    return mine if apart >= SPLIT and agrees >= SPLIT_AGREES and 0.1 <= mine.mean() <= 0.9 else None
+def _cut_by_colour(piece: np.ndarray, place: np.ndarray, lab: np.ndarray) -> np.ndarray | None:
+    """The product's side (H, W, bool) of the row where the piece's colour changes most, among the rows outside
+    the heart of the product's place; None when no row there changes colour by STEP."""
+    rows = np.flatnonzero(piece.sum(axis=1) >= 2)
+    if len(rows) < 2 * BAND:
+        return None
+    weight = piece[rows].astype(np.float32)
+    count = weight.sum(axis=1)
+    colour = (lab[rows] * np.array([0.5, 1.0, 1.0], np.float32) * weight[..., None]).sum(axis=1) / count[:, None]
+    where = (place[rows] * weight).sum(axis=1) / count
+    steps = np.zeros(len(rows))
+    for k in range(BAND, len(rows) - BAND):
+        if where[k] <= PRODUCT + 0.15:  # well inside the product's place it is its own print or trim
+            above = np.average(colour[k - BAND: k], axis=0, weights=count[k - BAND: k])
+            below = np.average(colour[k: k + BAND], axis=0, weights=count[k: k + BAND])
+            steps[k] = float(np.linalg.norm(above - below))
+    if steps.max() < STEP:
+        return None
+    best = int(np.argmax(steps))
+    product_above = where[:best].mean() >= where[best:].mean()
+    # the garments meet where the colour starts to change, seen from the product's side
+    strong = np.flatnonzero(steps >= EDGE * steps[best])
+    best = int(strong.min() if product_above else strong.max())
+    upper = np.zeros(piece.shape, bool)
+    upper[: rows[best]] = True
+    return upper if product_above else ~upper
 
 
 def _pieces(region: np.ndarray) -> list[np.ndarray]:
@@ -213,7 +225,8 @@ class GarmentLayout:
 
     def to_dict(self) -> dict:
         return {"grid": list(GRID), "categories": {
-            g.category: {"photos": g.photos, "prior": np.round(g.prior, 3).tolist()} for g in self.garments.values()}}
+            g.category: {"photos": g.photos, "prior": np.round(g.prior.astype(np.float64), 3).tolist()}
+            for g in self.garments.values()}}
 
     @classmethod
     def from_dict(cls, data: dict) -> "GarmentLayout":
