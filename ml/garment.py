@@ -38,7 +38,9 @@ PRODUCT, OTHER = 0.5, 0.3  # a piece's pixels with a prior above PRODUCT are the
 LOW = 0.45  # a whole piece with a mean prior under this is another garment's (the maps are soft where framing varies:
 # a T-shirt photo's bottom rows are the T-shirt in some photos and jeans in others, about 0.35)
 MIXED = 0.2  # a piece with at least this share at the product's place ...
-REACHES = 0.08  # ... and this share under LOW spans two garments' places
+REACHES = 0.08  # ... and this share where the map is APART below its most product-like place spans two places
+APART = 0.35  # (relative to the piece's own 90th percentile: the maps are soft, their heights differ by category)
+FAR_APART = 0.45  # a piece that reaches this far below with no colour change to cut at is flagged
 MAX_PIECES = 64  # pieces looked at one by one (the largest); the rest follow the map pixel by pixel
 
 
@@ -136,6 +138,11 @@ def _grow(gate: np.ndarray, region: np.ndarray, shape: tuple[int, int]) -> np.nd
     return np.clip(np.asarray(big), 0.0, 1.0).astype(np.float32)
 
 
+def _share(pixels: np.ndarray) -> bool:
+    """Whether at least REACHES of a piece's pixels are these."""
+    return float(pixels.mean()) >= REACHES
+
+
 def _judge_pieces(region: np.ndarray, place: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, dict]:
     """Each connected piece of the region: the product's (gate 1), another garment's (0), or both. A piece that
     reaches from the product's place into another's is cut where its colour changes (a grey T-shirt over faded
@@ -146,11 +153,15 @@ def _judge_pieces(region: np.ndarray, place: np.ndarray, lab: np.ndarray) -> tup
     for piece in _pieces(region):
         here = place[piece]
         big = piece.sum() >= 0.02 * region.sum()
-        spans = big and float((here >= PRODUCT).mean()) >= MIXED and float((here < LOW).mean()) >= REACHES
-        if spans:
-            cut = _cut_by_colour(piece, place, lab)
-            kinds["split" if cut is not None else "mixed"] += 1
-            gate[piece] = (cut if cut is not None else place >= LOW)[piece]
+        top = float(np.percentile(here, 90))  # the piece's most product-like place
+        spans = big and float((here >= PRODUCT).mean()) >= MIXED
+        cut = _cut_by_colour(piece, place, lab, top - APART) if spans and _share(here < top - APART) else None
+        if cut is not None:
+            gate[piece] = cut[piece]
+            kinds["split"] += 1
+        elif spans and _share(here < top - FAR_APART):
+            gate[piece] = (place >= LOW)[piece]  # one colour over both places: the map decides, the reviewer is told
+            kinds["mixed"] += 1
         else:
             keep = float(here.mean()) >= LOW
             gate[piece] = 1.0 if keep else 0.0
@@ -159,13 +170,14 @@ def _judge_pieces(region: np.ndarray, place: np.ndarray, lab: np.ndarray) -> tup
 
 
 STEP = 0.03  # OKLab distance (L at half weight) between the rows above and below a cut that tells two garments apart
-BAND = 6  # rows on each side of a cut whose colours are compared
+BAND = 8  # rows on each side of a cut whose colours are compared
 EDGE = 0.7  # the cut goes where the change first reaches this share of its largest step
 
 
-def _cut_by_colour(piece: np.ndarray, place: np.ndarray, lab: np.ndarray) -> np.ndarray | None:
+def _cut_by_colour(piece: np.ndarray, place: np.ndarray, lab: np.ndarray, other: float) -> np.ndarray | None:
     """The product's side (H, W, bool) of the row where the piece's colour changes most, among the rows outside
-    the heart of the product's place; None when no row there changes colour by STEP."""
+    the heart of the product's place; None when no row there changes colour by STEP, or when the side cut off is
+    not mostly where the map puts another garment (its mean under `other` + 0.1): a check or a stripe is no cut."""
     rows = np.flatnonzero(piece.sum(axis=1) >= 2)
     if len(rows) < 2 * BAND:
         return None
@@ -188,7 +200,8 @@ def _cut_by_colour(piece: np.ndarray, place: np.ndarray, lab: np.ndarray) -> np.
     best = int(strong.min() if product_above else strong.max())
     upper = np.zeros(piece.shape, bool)
     upper[: rows[best]] = True
-    return upper if product_above else ~upper
+    mine = upper if product_above else ~upper
+    return mine if float(place[piece & ~mine].mean()) < other + 0.1 else None
 
 
 def _pieces(region: np.ndarray) -> list[np.ndarray]:
