@@ -25,19 +25,17 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_colour_targets import CATEGORY, COLOUR, DATA, draw_targets, load, test_rows  # noqa: E402
+from bench_colour_targets import CATEGORY, COLOUR, draw_targets, load, model_args, models  # noqa: E402
 from ml.colour import parse_hex  # noqa: E402
 from ml.colour_parts import colour_parts  # noqa: E402
 from ml.exact_colour import recolour_to  # noqa: E402
-from ml.garment import GarmentLayout, is_worn  # noqa: E402
-from ml.masker import ProductMasker  # noqa: E402
+from ml.garment import is_worn  # noqa: E402
 from prodimg_plugin.conf import DEFAULTS  # noqa: E402
 from sheets import save_sheets, sheet  # noqa: E402
 
@@ -46,9 +44,7 @@ MULTI_SHARE = 0.12  # a part at least this share of the product counts towards "
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mask", type=Path, required=True)
-    p.add_argument("--layout", type=Path, default=None)
-    p.add_argument("--data", type=Path, default=DATA)
+    model_args(p)
     p.add_argument("--out", type=Path, default=Path("/tmp/c22/approval"))
     p.add_argument("--small", type=Path, default=None, help="also write a small sheet of all 40 here")
     p.add_argument("--per-group", type=int, default=20)
@@ -98,10 +94,7 @@ def flags(mask, figures: dict) -> list[str]:
 
 def main() -> None:
     args = parse_args()
-    torch.set_num_threads(1)
-    masker = ProductMasker.from_checkpoint(args.mask)
-    layout = GarmentLayout.load(args.layout) if args.layout else None
-    rows = test_rows(args.data)
+    masker, layout, rows = models(args)
     photos, rest = pick(args, masker, rows)
     targets = draw_targets(args, masker, rows, rest, 40)
     rng = np.random.default_rng(args.seed + 1)

@@ -55,7 +55,7 @@ from ml.guided import box_mean  # noqa: E402
 from ml.foreground import SURE, estimate_foreground, fringe, neighbour_colour  # noqa: E402
 from ml.masker import ProductMasker  # noqa: E402
 from ml.metrics import ssim_maps  # noqa: E402
-from ml.recolour import recolour_with  # noqa: E402
+from ml.recolour import recolour, recolour_with  # noqa: E402
 from sheets import save_sheets  # noqa: E402
 
 DATA = ROOT.parent / "shared/data/fashion-product-images"
@@ -65,8 +65,7 @@ METHODS = ("exact", "today")
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mask", type=Path, required=True, help="a mask net trained on split train (bench_mask.py)")
-    p.add_argument("--data", type=Path, default=DATA)
+    model_args(p)
     p.add_argument("--out", type=Path, default=Path("/tmp/bench_colour"))
     p.add_argument("--grid", type=Path, default=None, help="also write the grid here (docs/images/...)")
     p.add_argument("--packshots", type=int, default=30)
@@ -78,9 +77,22 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--cvae", type=Path, default=None, help="a CVAE trained on split train: adds its hint to the "
                    "ablation (item 5)")
     p.add_argument("--ablation", type=int, default=20, help="photos in the ablation")
+    return p.parse_args()
+
+
+def model_args(p: argparse.ArgumentParser) -> None:
+    """The arguments the issue-22 benches share: the mask net, the garment layout, the catalogue."""
+    p.add_argument("--mask", type=Path, required=True, help="a mask net trained on split train (bench_mask.py)")
     p.add_argument("--layout", type=Path, default=None, help="where each category's product sits on a model "
                    "(learn_garment_layout.py): worn photos change only the named product")
-    return p.parse_args()
+    p.add_argument("--data", type=Path, default=DATA)
+
+
+def models(args) -> tuple[ProductMasker, GarmentLayout | None, list[dict]]:
+    """The mask net, the garment layout (None without --layout) and the `test` rows; torch on one thread."""
+    torch.set_num_threads(1)
+    layout = GarmentLayout.load(args.layout) if args.layout else None
+    return ProductMasker.from_checkpoint(args.mask), layout, test_rows(args.data)
 
 
 def test_rows(data: Path) -> list[dict]:
@@ -208,10 +220,7 @@ def one_request(masker, image: Image.Image, rgb, source) -> float:
 
 
 def run(args):
-    torch.set_num_threads(1)
-    masker = ProductMasker.from_checkpoint(args.mask)
-    layout = GarmentLayout.load(args.layout) if args.layout else None
-    rows = test_rows(args.data)
+    masker, layout, rows = models(args)
     photos, rest = choose(args, masker, rows)
     targets = draw_targets(args, masker, rows, rest, 40)
     columns = spread(targets, 6)
@@ -290,8 +299,9 @@ def ablation(args, masker, photos: list[dict], targets: list[dict], layout) -> t
             goal = srgb_to_cielab(oklab_to_srgb(masker.palette.lookup(name, category).lab))
             made = []
             for method, renditions in hints.items():
-                hint = rendition_look(renditions[k], mask) if renditions[k] is not None else None
-                result = recolour_with(masker, image, name, category, photo[COLOUR], hint, 0.25, mask, garment)[0]
+                look = masker.palette.lookup(name, category)  # as colourways were made before issue 22:
+                target = look if renditions[k] is None else look.mix(rendition_look(renditions[k], mask), 0.25)
+                result = recolour(image, mask, target, source, garment=garment)[0]
                 out.append({"id": photo["id"], "group": photo["group"], "method": method, "name": name,
                             "direction": direction(region_lab(image, region), goal),
                             **figures(photo, result, region, goal)})

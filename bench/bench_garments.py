@@ -20,18 +20,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_colour_targets import CATEGORY, COLOUR, DATA, choose, test_rows  # noqa: E402
+from bench_colour_targets import CATEGORY, COLOUR, choose, garment_for, model_args, models  # noqa: E402
 from ml.colour import delta_e2000, parse_hex, srgb_to_cielab  # noqa: E402
 from ml.colour_parts import colour_parts  # noqa: E402
 from ml.exact_colour import recolour_to  # noqa: E402
-from ml.garment import GarmentLayout  # noqa: E402
-from ml.masker import ProductMasker  # noqa: E402
 from ml.recolour import recolour_with  # noqa: E402
 from sheets import save_sheets  # noqa: E402
 
@@ -40,9 +37,7 @@ CONTRASTS = {"#2e8b57": "Green", "#c0392b": "Red", "#1f3a5f": "Navy Blue", "#f1c
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mask", type=Path, required=True)
-    p.add_argument("--layout", type=Path, required=True)
-    p.add_argument("--data", type=Path, default=DATA)
+    model_args(p)
     p.add_argument("--out", type=Path, default=Path("/tmp/c22/garments"))
     p.add_argument("--worn", type=int, default=30)
     p.add_argument("--seed", type=int, default=22)
@@ -63,15 +58,13 @@ def contrast(photo: dict, masker) -> str:
 
 def main() -> None:
     args = parse_args()
-    torch.set_num_threads(1)
-    masker = ProductMasker.from_checkpoint(args.mask)
-    layout = GarmentLayout.load(args.layout)
-    photos, _ = choose(args, masker, test_rows(args.data))
+    masker, layout, rows = models(args)
+    photos, _ = choose(args, masker, rows)
     rows, records = [], []
     for photo in photos:
         image, mask, category = photo["image"], photo["mask"], photo[CATEGORY]
         source = masker.palette.lookup(photo[COLOUR], category)
-        garment, hex_colour = layout.garment(category), contrast(photo, masker)
+        garment, hex_colour = garment_for(layout, photo), contrast(photo, masker)
         made, problems = [], {}
         for name, g in (("before", None), ("after", garment)):
             out, figures = recolour_to(image, mask, parse_hex(hex_colour), source=source, garment=g)

@@ -16,8 +16,8 @@ from .cvae import CVAE
 from .cvae_train import load_cvae
 from .guided import apply_lowres_change
 from .images import fit, tensor_to_array, to_tensor
-from .recolour import masked_recolour
-from .vocab import AttributeVocab, colour_attribute
+from .recolour import masked_recolour, unknown_colours
+from .vocab import AttributeVocab, category_attribute, colour_attribute
 
 
 class AttributeEditor:
@@ -95,7 +95,8 @@ class AttributeEditor:
         """Several edits of one image, sharing one encoding and one batched decode.
 
         masker: an `ml.masker.ProductMasker`; when given, a colour-only edit is applied inside the product's mask in
-        OKLab with the catalogue's look of the colour (the CVAE's rendition as a hint), so skin, hair and the
+        OKLab with the catalogue's look of the colour (the CVAE's rendition only for a colour the catalogue never
+        showed: as a hint it did not help, issue 22 ablation), so skin, hair and the
         backdrop keep their colour; on a worn photo only the `garment`'s product (`ml.garment`). Edits of other
         attributes (category, pattern) still use guided upsampling.
         """
@@ -105,8 +106,9 @@ class AttributeEditor:
         out = []
         for target, after in zip(targets, afters):
             if masker is not None and colour and set(target) == {colour} and target[colour] != attrs.get(colour):
-                out.append(masked_recolour(masker, image, attrs, colour, [target[colour]], [after],
-                                           garment=garment)[0][0])
+                drawn = unknown_colours(masker, [target[colour]], attrs.get(category_attribute(attrs) or ""))[0]
+                out.append(masked_recolour(masker, image, attrs, colour, [target[colour]],
+                                           [after] if drawn else None, garment)[0][0])
             else:
                 out.append(apply_lowres_change(image, before, after))
         return out
