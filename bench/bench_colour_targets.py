@@ -414,10 +414,12 @@ def main() -> None:
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
     with open(args.out / "records.csv", "w", newline="") as fh:
         out = csv.writer(fh)
-        out.writerow(["id", "group", "method", "target", "name", "direction", "de_target", "ssim", "cs", "cs_region"])
+        out.writerow(["id", "group", "method", "target", "name", "direction", "de_target", "ssim", "cs", "cs_region",
+                      "banding"])
         for r in records:
             out.writerow([r.get(k, "") for k in ("id", "group", "method", "target", "name", "direction")]
-                         + [round(r[k], 3) for k in ("de_target", "ssim", "cs", "cs_region")])
+                         + [round(r[k], 3) for k in ("de_target", "ssim", "cs", "cs_region")]
+                         + [round(r["banding"], 3) if r["banding"] is not None else ""])
     save_grid(grid, targets, args.out / "grid.png")
     if args.grid:
         save_grid(grid, targets, args.grid)

@@ -159,11 +159,11 @@ def _judge_pieces(region: np.ndarray, place: np.ndarray, lab: np.ndarray) -> tup
         if cut is not None:
             gate[piece] = cut[piece]
             kinds["split"] += 1
-        elif spans and _share(here < top - FAR_APART):
-            gate[piece] = (place >= LOW)[piece]  # one colour over both places: the map decides, the reviewer is told
+        elif spans and _share(here < top - FAR_APART) and _legs(piece, place, top - FAR_APART):
+            gate[piece] = _cut_by_map(piece, place, top - APART)[piece]  # one colour, two garments: reviewer told
             kinds["mixed"] += 1
         else:
-            keep = float(here.mean()) >= LOW
+            keep = spans or float(here.mean()) >= LOW
             gate[piece] = 1.0 if keep else 0.0
             kinds["product" if keep else "other"] += int(big)
     return gate, kinds
@@ -202,6 +202,35 @@ def _cut_by_colour(piece: np.ndarray, place: np.ndarray, lab: np.ndarray, other:
     upper[: rows[best]] = True
     mine = upper if product_above else ~upper
     return mine if float(place[piece & ~mine].mean()) < other + 0.1 else None
+
+
+def _rows_place(piece: np.ndarray, place: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows the piece covers and the map's mean over the piece in each."""
+    rows = np.flatnonzero(piece.any(axis=1))
+    return rows, (place[rows] * piece[rows]).sum(axis=1) / piece[rows].sum(axis=1)
+
+
+def _legs(piece: np.ndarray, place: np.ndarray, other: float) -> bool:
+    """Whether the piece's rows where the map is under `other` mostly cross it twice (two legs: trousers, leggings,
+    shorts) rather than once (a T-shirt's own hem, cropped by the frame where trousers usually are)."""
+    rows, where = _rows_place(piece, place)
+    low = rows[where < other]
+    if len(low) == 0:
+        return False
+    edges = np.diff(piece[low].astype(np.int8), axis=1, prepend=0) == 1  # where each run of the piece starts
+    return float((edges.sum(axis=1) >= 2).mean()) >= 0.3
+
+
+def _cut_by_map(piece: np.ndarray, place: np.ndarray, other: float) -> np.ndarray:
+    """The product's rows (H, W, bool) of the piece: from the row where the map over the piece is highest, up and
+    down to the first row where it falls under `other`: straight lines at the waist, not the map's blocky edge."""
+    rows, where = _rows_place(piece, place)
+    heart = int(np.argmax(where))
+    below = next((k for k in range(heart, len(rows)) if where[k] < other), None)
+    above = next((k for k in range(heart, -1, -1) if where[k] < other), None)
+    mine = np.zeros(piece.shape, bool)
+    mine[rows[above] + 1 if above is not None else 0: rows[below] if below is not None else piece.shape[0]] = True
+    return mine
 
 
 def _pieces(region: np.ndarray) -> list[np.ndarray]:
