@@ -44,8 +44,7 @@ MULTI_SHARE = 0.12  # a part at least this share of the product counts towards "
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    model_args(p)
-    p.add_argument("--out", type=Path, default=Path("/tmp/c22/approval"))
+    model_args(p, "/tmp/c22/approval")
     p.add_argument("--small", type=Path, default=None, help="also write a small sheet of all 40 here")
     p.add_argument("--per-group", type=int, default=20)
     p.add_argument("--multi", type=int, default=8)

@@ -65,8 +65,7 @@ METHODS = ("exact", "today")
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    model_args(p)
-    p.add_argument("--out", type=Path, default=Path("/tmp/bench_colour"))
+    model_args(p, "/tmp/bench_colour")
     p.add_argument("--grid", type=Path, default=None, help="also write the grid here (docs/images/...)")
     p.add_argument("--packshots", type=int, default=30)
     p.add_argument("--worn", type=int, default=20)
@@ -80,8 +79,10 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def model_args(p: argparse.ArgumentParser) -> None:
-    """The arguments the issue-22 benches share: the mask net, the garment layout, the catalogue."""
+def model_args(p: argparse.ArgumentParser, out: str) -> None:
+    """The arguments the issue-22 benches share: the mask net, the garment layout, the catalogue, the output folder
+    (default `out`)."""
+    p.add_argument("--out", type=Path, default=Path(out))
     p.add_argument("--mask", type=Path, required=True, help="a mask net trained on split train (bench_mask.py)")
     p.add_argument("--layout", type=Path, default=None, help="where each category's product sits on a model "
                    "(learn_garment_layout.py): worn photos change only the named product")

@@ -37,8 +37,7 @@ CONTRASTS = {"#2e8b57": "Green", "#c0392b": "Red", "#1f3a5f": "Navy Blue", "#f1c
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    model_args(p)
-    p.add_argument("--out", type=Path, default=Path("/tmp/c22/garments"))
+    model_args(p, "/tmp/c22/garments")
     p.add_argument("--worn", type=int, default=30)
     p.add_argument("--seed", type=int, default=22)
     args = p.parse_args()
