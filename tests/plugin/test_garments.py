@@ -49,3 +49,14 @@ def test_a_worn_product_not_separated_from_another_garment_needs_a_look(mask_ver
     assert tangled.confidence["needs_look"]
     assert f"worn photo: {problem}" in tangled.confidence["review_notes"]
     assert not any(n.startswith("worn photo") for n in clean.confidence["review_notes"])
+
+
+def test_a_layout_setting_that_cannot_be_read_fails_the_system_check(settings, tmp_path, layout_file):
+    from prodimg_plugin.checks import check_garment_layout
+
+    settings.PRODIMG = {**settings.PRODIMG, "GARMENT_LAYOUT": str(layout_file)}
+    assert check_garment_layout() == []
+    (tmp_path / "bad.json").write_text('{"grid": [8, 6], "categories": {}}')
+    for bad in (tmp_path / "nowhere.json", tmp_path / "bad.json"):
+        settings.PRODIMG = {**settings.PRODIMG, "GARMENT_LAYOUT": str(bad)}
+        assert [e.id for e in check_garment_layout()] == ["prodimg.E020"]
