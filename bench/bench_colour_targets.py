@@ -42,17 +42,21 @@ from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from ml.backdrop import border_pixels  # noqa: E402
 from ml.colour import delta_e2000, delta_e_rgb, oklab_to_srgb, parse_hex, srgb_to_cielab  # noqa: E402
 from ml.colour_parts import colour_parts  # noqa: E402
 from ml.cutout import cutout  # noqa: E402
 from ml.exact_colour import layers, recolour_to  # noqa: E402
+from ml.flaws import banding  # noqa: E402
+from ml.garment import GarmentLayout  # noqa: E402
 from ml.guided import box_mean  # noqa: E402
 from ml.foreground import SURE, estimate_foreground, fringe, neighbour_colour  # noqa: E402
 from ml.masker import ProductMasker  # noqa: E402
 from ml.metrics import ssim_maps  # noqa: E402
-from ml.recolour import recolour_with  # noqa: E402
+from ml.recolour import recolour, recolour_with  # noqa: E402
+from sheets import save_sheets  # noqa: E402
 
 DATA = ROOT.parent / "shared/data/fashion-product-images"
 CATEGORY, COLOUR = "articleType", "baseColour"
@@ -61,9 +65,7 @@ METHODS = ("exact", "today")
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mask", type=Path, required=True, help="a mask net trained on split train (bench_mask.py)")
-    p.add_argument("--data", type=Path, default=DATA)
-    p.add_argument("--out", type=Path, default=Path("/tmp/bench_colour"))
+    model_args(p, "/tmp/bench_colour")
     p.add_argument("--grid", type=Path, default=None, help="also write the grid here (docs/images/...)")
     p.add_argument("--packshots", type=int, default=30)
     p.add_argument("--worn", type=int, default=20)
@@ -71,8 +73,27 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--timing", type=int, default=10, help="photos timed at each size")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--gan", type=Path, default=None, help="a GAN trained on split train: adds the ablation (item 5)")
+    p.add_argument("--cvae", type=Path, default=None, help="a CVAE trained on split train: adds its hint to the "
+                   "ablation (item 5)")
     p.add_argument("--ablation", type=int, default=20, help="photos in the ablation")
     return p.parse_args()
+
+
+def model_args(p: argparse.ArgumentParser, out: str) -> None:
+    """The arguments the issue-22 benches share: the mask net, the garment layout, the catalogue, the output folder
+    (default `out`)."""
+    p.add_argument("--out", type=Path, default=Path(out))
+    p.add_argument("--mask", type=Path, required=True, help="a mask net trained on split train (bench_mask.py)")
+    p.add_argument("--layout", type=Path, default=None, help="where each category's product sits on a model "
+                   "(learn_garment_layout.py): worn photos change only the named product")
+    p.add_argument("--data", type=Path, default=DATA)
+
+
+def models(args) -> tuple[ProductMasker, GarmentLayout | None, list[dict]]:
+    """The mask net, the garment layout (None without --layout) and the `test` rows; torch on one thread."""
+    torch.set_num_threads(1)
+    layout = GarmentLayout.load(args.layout) if args.layout else None
+    return ProductMasker.from_checkpoint(args.mask), layout, test_rows(args.data)
 
 
 def test_rows(data: Path) -> list[dict]:
@@ -145,6 +166,7 @@ def figures(photo: dict, result: Image.Image, region: np.ndarray, goal: np.ndarr
     inside = (alpha > 0.5)[r: r + lum.shape[0], r: r + lum.shape[1]]
     changed = region[r: r + lum.shape[0], r: r + lum.shape[1]]
     return {"de_target": float(delta_e2000(region_lab(result, region), goal)),
+            "banding": banding(photo["image"], result, region),
             "spill": delta_e_rgb(a, b)[alpha < 0.5][::5],
             "ssim": float((lum * cs)[inside].mean()), "cs": float(cs[inside].mean()),
             "cs_region": float(cs[changed].mean()) if changed.any() else 1.0}
@@ -199,9 +221,7 @@ def one_request(masker, image: Image.Image, rgb, source) -> float:
 
 
 def run(args):
-    torch.set_num_threads(1)
-    masker = ProductMasker.from_checkpoint(args.mask)
-    rows = test_rows(args.data)
+    masker, layout, rows = models(args)
     photos, rest = choose(args, masker, rows)
     targets = draw_targets(args, masker, rows, rest, 40)
     columns = spread(targets, 6)
@@ -210,8 +230,8 @@ def run(args):
     packshots = [p for p in photos if p["group"] == "packshot"]
     in_grid = {id(p) for p in packshots[:8] + [p for p in photos if p["group"] == "worn"][:4]}
     for k, photo in enumerate(photos):
-        source = masker.palette.lookup(photo[COLOUR], photo[CATEGORY])
-        lay = layers(photo["image"], photo["mask"], source=source)
+        source, garment = masker.palette.lookup(photo[COLOUR], photo[CATEGORY]), garment_for(layout, photo)
+        lay = layers(photo["image"], photo["mask"], source=source, garment=garment)
         region = lay.region
         if region.sum() < 50:
             continue
@@ -221,9 +241,9 @@ def run(args):
         for target in mine:
             goal = srgb_to_cielab(np.array(parse_hex(target["hex"])) / 255)
             made = {"exact": recolour_to(photo["image"], photo["mask"], parse_hex(target["hex"]), source=source,
-                                         found=lay.parts)[0],
+                                         found=lay.parts, garment=garment)[0],
                     "today": recolour_with(masker, photo["image"], target["name"], photo[CATEGORY], photo[COLOUR],
-                                           mask=photo["mask"])[0]}
+                                           mask=photo["mask"], garment=garment)[0]}
             for method, result in made.items():
                 records.append({"id": photo["id"], "group": photo["group"], "method": method, "target": target["hex"],
                                 "name": target["name"], "direction": direction(before, goal),
@@ -238,49 +258,85 @@ def run(args):
             times["1500x2000"].append(one_request(masker, big, parse_hex(mine[0]["hex"]), source))
         print(f"{k + 1}/{len(photos)} {photo['id']} {photo['group']}", flush=True)
     if args.gan:
-        records += ablation(args, masker, photos, targets)
+        more, rows = ablation(args, masker, photos, targets, layout)
+        records += more
+        save_sheets(rows, args.out, "ablation", per_sheet=6)
     save_parts_grid(photos, masker, columns[1:3], args.out / "parts.png")
     if args.grid:
         save_parts_grid(photos, masker, columns[1:3], args.grid.with_name(args.grid.stem + "_parts.png"))
     return records, fr, times, grid, columns
 
 
-def ablation(args, masker, photos: list[dict], targets: list[dict]) -> list[dict]:
-    """Item 5: the palette recolour to a colour name alone vs with the GAN's rendition as a 25 % hint (today's
-    colourway with a mask), on the same photos and names, by ΔE00 to the name's catalogue look on the category, SSIM
-    inside and spill. Only names the GAN knows."""
-    from ml.variants import VariantGenerator
+ABLATION = ("palette alone", "palette + GAN hint", "palette + CVAE hint")
+
+
+def ablation(args, masker, photos: list[dict], targets: list[dict], layout) -> tuple[list[dict], list]:
+    """Item 5: the palette recolour to a colour name alone vs with a model's rendition of the product in that colour
+    as a 25 % hint (the GAN's colourway and the CVAE's colour edit with a mask, as they were before issue 22), on the
+    same photos and names, by ΔE00 to the name's catalogue look on the category, SSIM inside and spill. Only names
+    both models know. Returns the records and sheet rows (original, then the methods) to look at."""
+    from ml.edits import AttributeEditor
+    from ml.recolour import rendition_look
+    from ml.variants import MASKED_INVERSION_STEPS, VariantGenerator
 
     gan = VariantGenerator.from_checkpoint(args.gan)
-    out = []
+    editor = AttributeEditor.from_checkpoint(args.cvae) if args.cvae else None
+    known = [t["name"] for t in targets if gan.spelling(COLOUR, t["name"])
+             and (editor is None or t["name"] in editor.vocab.allowed(COLOUR))]
+    out, rows = [], []
     for photo in photos[: args.ablation]:
-        attrs = {CATEGORY: photo[CATEGORY], COLOUR: photo[COLOUR]}
-        source = masker.palette.lookup(photo[COLOUR], photo[CATEGORY])
-        region = layers(photo["image"], photo["mask"], source=source).region
-        names = [t["name"] for t in targets if gan.spelling(COLOUR, t["name"]) and t["name"] != photo[COLOUR]]
-        for name in list(dict.fromkeys(names))[:4]:
-            look = masker.palette.lookup(name, photo[CATEGORY])
-            goal = srgb_to_cielab(oklab_to_srgb(look.lab))
-            made = {"palette alone": recolour_with(masker, photo["image"], name, photo[CATEGORY], photo[COLOUR],
-                                                   mask=photo["mask"])[0],
-                    "palette + GAN hint": gan.colourways(photo["image"], attrs, colours=[name], masker=masker)[0].image}
-            for method, result in made.items():
+        image, mask, category = photo["image"], photo["mask"], photo[CATEGORY]
+        attrs, garment = {CATEGORY: category, COLOUR: photo[COLOUR]}, garment_for(layout, photo)
+        source = masker.palette.lookup(photo[COLOUR], category)
+        region = layers(image, mask, source=source, garment=garment).region
+        names = list(dict.fromkeys(n for n in known if n != photo[COLOUR]))[:4]
+        hints = {"palette alone": [None] * len(names),
+                 "palette + GAN hint": gan.renditions(image, attrs, [gan.spelling(COLOUR, n) for n in names],
+                                                      MASKED_INVERSION_STEPS)[1]}
+        if editor is not None:
+            low = editor.lowres(image, attrs, [{COLOUR: n} for n in names])
+            hints["palette + CVAE hint"] = [np.clip(low[0] + editor.strength * (a - low[0]), 0, 1) for a in low[1]]
+        for k, name in enumerate(names):
+            goal = srgb_to_cielab(oklab_to_srgb(masker.palette.lookup(name, category).lab))
+            made = []
+            for method, renditions in hints.items():
+                look = masker.palette.lookup(name, category)  # as colourways were made before issue 22:
+                target = look if renditions[k] is None else look.mix(rendition_look(renditions[k], mask), 0.25)
+                result = recolour(image, mask, target, source, garment=garment)[0]
                 out.append({"id": photo["id"], "group": photo["group"], "method": method, "name": name,
-                            "direction": direction(region_lab(photo["image"], region), goal),
+                            "direction": direction(region_lab(image, region), goal),
                             **figures(photo, result, region, goal)})
-    return out
+                made.append(result)
+            rows.append((f"{photo['id']} {category} {photo[COLOUR]} -> {name}: " + " | ".join(hints), [image] + made))
+    return out, rows
+
+
+def garment_for(layout, photo: dict):
+    """The photo's category's place on a model, when a layout is given."""
+    return layout.garment(photo[CATEGORY]) if layout is not None else None
+
+
+def banding_summary(records: list[dict]) -> dict:
+    """Median and p95 of the banding ratio (`ml.flaws.banding`) and the share of results over the issue's 1.5x,
+    over the results whose changed region has smooth pixels."""
+    ratios = [r["banding"] for r in records if r.get("banding") is not None]
+    if not ratios:
+        return {"banding_n": 0}
+    return {"banding_n": len(ratios), "banding_median": float(np.median(ratios)),
+            "banding_p95": float(np.percentile(ratios, 95)), "banding_over": float(np.mean(np.array(ratios) > 1.5))}
 
 
 def summarise(records, fr, times) -> dict:
     out = {}
     for group in ("packshot", "worn", "all"):
-        for method in METHODS + ("palette alone", "palette + GAN hint"):
+        for method in METHODS + ABLATION:
             rs = [r for r in records if r["method"] == method and (group == "all" or r["group"] == group)]
             if not rs:
                 continue
             spill = np.concatenate([r["spill"] for r in rs])
             entry = {"n": len(rs), "spill_median": float(np.median(spill)), "spill_p95": float(np.percentile(spill, 95)),
-                     "ssim": float(np.mean([r["ssim"] for r in rs])), "cs": float(np.mean([r["cs"] for r in rs]))}
+                     "ssim": float(np.mean([r["ssim"] for r in rs])), "cs": float(np.mean([r["cs"] for r in rs])),
+                     **banding_summary(rs)}
             for d in ("all", "hue", "light-to-dark", "dark-to-light"):
                 ds = [r for r in rs if d == "all" or r["direction"] == d]
                 if ds:
@@ -359,10 +415,12 @@ def main() -> None:
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
     with open(args.out / "records.csv", "w", newline="") as fh:
         out = csv.writer(fh)
-        out.writerow(["id", "group", "method", "target", "name", "direction", "de_target", "ssim", "cs", "cs_region"])
+        out.writerow(["id", "group", "method", "target", "name", "direction", "de_target", "ssim", "cs", "cs_region",
+                      "banding"])
         for r in records:
             out.writerow([r.get(k, "") for k in ("id", "group", "method", "target", "name", "direction")]
-                         + [round(r[k], 3) for k in ("de_target", "ssim", "cs", "cs_region")])
+                         + [round(r[k], 3) for k in ("de_target", "ssim", "cs", "cs_region")]
+                         + [round(r["banding"], 3) if r["banding"] is not None else ""])
     save_grid(grid, targets, args.out / "grid.png")
     if args.grid:
         save_grid(grid, targets, args.grid)

@@ -16,8 +16,8 @@ from .cvae import CVAE
 from .cvae_train import load_cvae
 from .guided import apply_lowres_change
 from .images import fit, tensor_to_array, to_tensor
-from .recolour import masked_recolour
-from .vocab import AttributeVocab, colour_attribute
+from .recolour import masked_recolour, unknown_colours
+from .vocab import AttributeVocab, category_attribute, colour_attribute
 
 
 class AttributeEditor:
@@ -81,22 +81,24 @@ class AttributeEditor:
         return before, afters
 
     def edit(self, image: Image.Image, attrs: dict, target: dict, seed: int = 0, temperature: float = 0.0,
-             masker=None):
+             masker=None, garment=None):
         """The product image with `target` attributes (e.g. {"colour": "Red"}), at the original's resolution.
 
         attrs: the product's current attributes. temperature 0 (default) uses the posterior mean and ignores
         seed; above 0, z is sampled around it with that seed. Raises UnknownAttributeValue for a target value
         the model was not trained on.
         """
-        return self.edit_many(image, attrs, [target], seed, temperature, masker)[0]
+        return self.edit_many(image, attrs, [target], seed, temperature, masker, garment)[0]
 
     def edit_many(self, image: Image.Image, attrs: dict, targets: list[dict], seed: int = 0,
-                  temperature: float = 0.0, masker=None) -> list[Image.Image]:
+                  temperature: float = 0.0, masker=None, garment=None) -> list[Image.Image]:
         """Several edits of one image, sharing one encoding and one batched decode.
 
         masker: an `ml.masker.ProductMasker`; when given, a colour-only edit is applied inside the product's mask in
-        OKLab with the catalogue's look of the colour (the CVAE's rendition as a hint), so skin, hair and the
-        backdrop keep their colour. Edits of other attributes (category, pattern) still use guided upsampling.
+        OKLab with the catalogue's look of the colour (the CVAE's rendition only for a colour the catalogue never
+        showed: as a hint it did not help, issue 22 ablation), so skin, hair and the
+        backdrop keep their colour; on a worn photo only the `garment`'s product (`ml.garment`). Edits of other
+        attributes (category, pattern) still use guided upsampling.
         """
         before, afters = self.lowres(image, attrs, targets, temperature, seed)
         afters = [np.clip(before + self.strength * (after - before), 0.0, 1.0) for after in afters]
@@ -104,7 +106,9 @@ class AttributeEditor:
         out = []
         for target, after in zip(targets, afters):
             if masker is not None and colour and set(target) == {colour} and target[colour] != attrs.get(colour):
-                out.append(masked_recolour(masker, image, attrs, colour, [target[colour]], [after])[0][0])
+                drawn = unknown_colours(masker, [target[colour]], attrs.get(category_attribute(attrs) or ""))[0]
+                out.append(masked_recolour(masker, image, attrs, colour, [target[colour]],
+                                           [after] if drawn else None, garment)[0][0])
             else:
                 out.append(apply_lowres_change(image, before, after))
         return out

@@ -17,7 +17,7 @@ deviation from the region's mean in the original, whose mean over the region is 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
@@ -25,6 +25,7 @@ from PIL import Image
 from .colour import cielab_to_oklab, delta_e2000, oklab_to_srgb, srgb_to_cielab, srgb_to_oklab
 from .colour_parts import Part, chosen, colour_parts, product_weight
 from .foreground import SURE, estimate_foreground
+from .garment import Garment, confined
 from .guided import box_mean
 from .masker import ProductMask
 from .palette import Appearance
@@ -49,6 +50,7 @@ class Layers:
     lab: np.ndarray  # (H, W, 3) OKLab of fore
     weight: np.ndarray  # (H, W) how much each pixel is one of the chosen parts
     parts: list[Part]  # all the product's parts
+    problems: list[str] = field(default_factory=list)  # why the change may reach another garment (`ml.garment`)
 
     @property
     def region(self) -> np.ndarray:
@@ -57,8 +59,9 @@ class Layers:
 
 
 def layers(image: Image.Image, mask: ProductMask, parts: list[int] | None = None, source: Appearance | None = None,
-           found: list[Part] | None = None) -> Layers:
-    """The photo's `Layers` for changing `parts` (default: the main colour); IndexError for a part not there."""
+           found: list[Part] | None = None, garment: Garment | None = None) -> Layers:
+    """The photo's `Layers` for changing `parts` (default: the main colour); IndexError for a part not there.
+    garment: where the product is worn (`ml.garment`): on a worn photo only the named product's pieces change."""
     photo = np.asarray(image.convert("RGB"))
     fg = np.clip(mask.foreground, 0, 1).astype(np.float32)
     fore, back = estimate_foreground(photo.astype(np.float32) / 255, fg)
@@ -72,7 +75,8 @@ def layers(image: Image.Image, mask: ProductMask, parts: list[int] | None = None
         share = np.clip(product_weight(mask) / np.maximum(fg, 1e-6), 0, 1)  # the product's share of the foreground
         weight[touched] = decisive(part_membership(lab[touched], mine, other) * share[touched])
         weight = _edge_follows_inside(weight, fg)
-    return Layers(photo, fg, fore, back, lab, weight, found)
+    weight, problems = confined(weight, mask, lab, garment)
+    return Layers(photo, fg, fore, back, lab, weight, found, problems)
 
 
 def _edge_follows_inside(weight: np.ndarray, fg: np.ndarray) -> np.ndarray:
@@ -116,18 +120,20 @@ def decisive(weight: np.ndarray) -> np.ndarray:
 
 
 def recolour_to(image: Image.Image, mask: ProductMask, rgb, parts: list[int] | None = None,
-                source: Appearance | None = None, found: list[Part] | None = None) -> tuple[Image.Image, dict]:
+                source: Appearance | None = None, found: list[Part] | None = None,
+                garment: Garment | None = None) -> tuple[Image.Image, dict]:
     """The photo with the chosen parts (default: the main colour) in the colour rgb (r, g, b in 0-255).
 
     Returns (image, figures): delta_e_target (None when nothing could change), changed_share (of the product),
-    parts (the indices changed). found: the product's parts when already computed. Raises IndexError for a part
-    that does not exist.
+    parts (the indices changed), garment_problems (`ml.garment`: another garment of the colour may have changed,
+    or none of the product did). found: the product's parts when already computed; garment: where the product is
+    worn. Raises IndexError for a part that does not exist.
     """
-    lay = layers(image, mask, parts, source, found)
+    lay = layers(image, mask, parts, source, found, garment)
     region, w, lab = lay.region, lay.weight, lay.lab
     if region.sum() < 20:
         return Image.fromarray(lay.photo), {"delta_e_target": None, "changed_share": 0.0,
-                                            "parts": _indices(lay.parts, parts)}
+                                            "parts": _indices(lay.parts, parts), "garment_problems": lay.problems}
     goal = srgb_to_cielab(np.asarray(rgb, np.float64) / 255)
     light = Lightness.of(lab[region][:, 0], w[region])
     aim = _aim(lab, w, lay.fg, lay.back, region, light, goal)
@@ -138,7 +144,8 @@ def recolour_to(image: Image.Image, mask: ProductMask, rgb, parts: list[int] | N
     new_rgb = _composite(oklab_to_srgb(mixed, np.float32), lay.fg[changed], lay.back[changed])
     arr[changed] = (np.clip(new_rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
     figures = {"delta_e_target": measure(arr, region, goal), "parts": _indices(lay.parts, parts),
-               "changed_share": float(region.sum() / max((product_weight(mask) > 0.5).sum(), 1))}
+               "changed_share": float(region.sum() / max((product_weight(mask) > 0.5).sum(), 1)),
+               "garment_problems": lay.problems}
     return Image.fromarray(arr), figures
 
 

@@ -4,6 +4,7 @@
   size keeps a fifth of it or less; a recolour keeps nearly all of it).
 - `changed_regions`: whether the visibly changed pixels form two differently coloured regions far apart (a shirt
   and the jeans below it, trousers and the shoes under them) rather than one product with its pattern.
+- `banding`: blotches or posterised bands of colour where the original is smooth (a plain wallet, a grey tank top).
 
 Both work on at most 400 px a side. Pure NumPy and Pillow.
 """
@@ -12,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from .colour import delta_e_rgb, srgb_to_oklab
+from .colour import delta_e_rgb, srgb_to_cielab, srgb_to_oklab
+from .guided import box_mean
 
 SIDE = 400
 
@@ -72,3 +74,30 @@ def changed_regions(source: Image.Image, result: Image.Image, visible: float = 5
     share = float(min((group == 0).mean(), (group == 1).mean()))
     return {"minor_share": share, "colour_gap": float(np.linalg.norm(centres[0] - centres[1])),
             "apart": float(abs(ys[group == 0].mean() - ys[group == 1].mean()) / size[1])}
+
+
+SMOOTH = 1.0  # CIELAB units: a pixel whose neighbourhood varies less than this in L*, a* and b* (std) is smooth
+BAND_FLOOR = 0.25  # a*b* variance (CIELAB units squared) too small to see: the ratio's denominator is at least this
+
+
+def banding(source: Image.Image, result: Image.Image, region: np.ndarray, radius: int = 2) -> float | None:
+    """How much more the colour varies locally in the result than in its source where the source is smooth: the
+    mean local a*b* variance ((2 radius + 1)^2 windows inside `region` (H, W, bool), where the source's local L*,
+    a* and b* vary by less than SMOOTH) of the result over the source's (at least BAND_FLOOR). 1: as smooth as the
+    source; bands and blotches raise it. None when the region has fewer than 50 smooth pixels."""
+    size = _size(source)
+    inside = np.asarray(Image.fromarray(region.astype(np.float32), "F").resize(size, Image.Resampling.BOX)) > 0.99
+    inside &= box_mean(inside.astype(np.float32), radius) > 0.999  # whole windows in the region: no part edges
+    before = _local_variance(srgb_to_cielab(_small(source, size).astype(np.float64)), radius)
+    after = _local_variance(srgb_to_cielab(_small(result.resize(source.size), size).astype(np.float64)), radius)
+    smooth = inside & (before.max(axis=2) < SMOOTH**2)
+    if smooth.sum() < 50:
+        return None
+    ab_before = before[..., 1:][smooth].sum(axis=1).mean()
+    return float(after[..., 1:][smooth].sum(axis=1).mean() / max(ab_before, BAND_FLOOR))
+
+
+def _local_variance(lab: np.ndarray, radius: int) -> np.ndarray:
+    """(H, W, 3) variance of each channel over (2 radius + 1)^2 windows."""
+    mean = box_mean(lab, radius)
+    return np.maximum(box_mean(lab * lab, radius) - mean * mean, 0.0)

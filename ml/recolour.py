@@ -11,8 +11,9 @@
    were, bit for bit.
 
 `recolour_with` does it with a mask model (`ml.masker.ProductMasker`): the target is the catalogue's look of the
-colour from the masker's palette, optionally nudged by a model's rendition (`rendition_look`); `masked_recolour`
-applies several colours to one photo through one mask (the GAN's colourways and the CVAE's colour edits).
+colour from the masker's palette, or, for a colour the catalogue never showed, a model's rendition of it
+(`rendition_look`); `masked_recolour` applies several colours to one photo through one mask (the colourways and
+the colour edits when a mask model is active).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from .colour import delta_e_rgb, oklab_to_srgb, srgb_to_oklab
+from .garment import Garment, confined
 from .images import pad_to_aspect
 from .masker import ProductMask, ProductMasker
 from .palette import CHROMATIC, Appearance, appearance_of
@@ -92,23 +94,26 @@ def membership(lab: np.ndarray, main: np.ndarray, other: np.ndarray, softness: f
 
 
 def recolour(image: Image.Image, mask: ProductMask, target: Appearance, source: Appearance | None = None,
-             detail: float = 1.0) -> tuple[Image.Image, dict]:
-    """The photo with its product's main colour replaced by `target`; (image, figures of what changed).
+             detail: float = 1.0, garment: Garment | None = None) -> tuple[Image.Image, dict]:
+    """The photo with its product's main colour replaced by `target`; (image, figures of what changed:
+    main_share, garment_problems).
 
     source: what the product's labelled colour looks like (picks the main colour among the product's colours).
     detail: how much of the pixels' own lightness deviation is kept (1: all of it, rescaled to the target's spread).
+    garment: where the product is worn (`ml.garment`): on a worn photo only the named product changes.
     """
     rgb = np.asarray(image.convert("RGB"), np.float32) / 255
     product = mask.alpha * (1 - np.clip(mask.person, 0, 1))
     inside = product > 0.5
     if inside.sum() < 20:
-        return image.convert("RGB"), {"main_share": 0.0}
+        return image.convert("RGB"), {"main_share": 0.0, "garment_problems": []}
     lab = srgb_to_oklab(rgb)
     sample = lab[inside][:: max(1, int(inside.sum()) // 6000)]
     main, other = main_colour(sample, source)
     weight = np.zeros(product.shape)
     region = product > 1e-3
     weight[region] = membership(lab[region], main, other) * product[region]
+    weight, problems = confined(weight, mask, lab, garment)
     new = _shift(lab[region], weight[region], target, detail)
     out = lab.copy()
     out[region] = lab[region] + weight[region][:, None] * (new - lab[region])
@@ -117,7 +122,8 @@ def recolour(image: Image.Image, mask: ProductMask, target: Appearance, source: 
     arr = (np.clip(result, 0, 1) * 255 + 0.5).astype(np.uint8)
     untouched = weight < 1e-3
     arr[untouched] = np.asarray(image.convert("RGB"))[untouched]  # exactly the original where nothing changes
-    return Image.fromarray(arr), {"main_share": float((weight > 0.5).sum() / max(inside.sum(), 1))}
+    return Image.fromarray(arr), {"main_share": float((weight > 0.5).sum() / max(inside.sum(), 1)),
+                                  "garment_problems": problems}
 
 
 def _shift(lab: np.ndarray, weight: np.ndarray, target: Appearance, detail: float) -> np.ndarray:
@@ -164,36 +170,46 @@ def rendition_look(rendition: np.ndarray, mask: ProductMask):
 
 
 def recolour_with(masker: ProductMasker, image: Image.Image, colour: str, category: str | None = None,
-                  source_colour: str | None = None, hint=None, hint_weight: float = 0.25,
-                  mask: ProductMask | None = None):
-    """`image` with its product recoloured to the catalogue's `colour` (on `category` products when known).
+                  source_colour: str | None = None, hint=None, mask: ProductMask | None = None,
+                  garment: Garment | None = None):
+    """`image` with its product recoloured to the catalogue's `colour` (on `category` products when known); on a
+    worn photo only the `garment`'s product (`ml.garment`).
 
-    hint: an `ml.palette.Appearance` a model rendered for this product (e.g. the GAN's colourway), blended into
-    the catalogue's look with `hint_weight`. Returns (image, figures, mask). Raises UnknownAttributeValue when
-    the catalogue never showed that colour and no hint is given.
+    hint: an `ml.palette.Appearance` a model rendered for this product (`rendition_look`), used only when the
+    catalogue never showed the colour (mixed into a known colour's look it moved the result away from it: issue 22,
+    docs/benchmarks.md). Returns (image, figures, mask). Raises UnknownAttributeValue when the catalogue never
+    showed that colour and no hint is given.
     """
-    target = masker.palette.lookup(colour, category)
-    if target is None and hint is None:
+    target = masker.palette.lookup(colour, category) or hint
+    if target is None:
         raise UnknownAttributeValue("colour", colour, masker.palette.colours())
-    target = hint if target is None else (target.mix(hint, hint_weight) if hint is not None else target)
     source = masker.palette.lookup(source_colour, category) if source_colour else None
     mask = mask or masker.mask(image)
-    result, figures = recolour(image, mask, target, source)
+    result, figures = recolour(image, mask, target, source, garment=garment)
     return result, figures, mask
 
 
 def masked_recolour(masker, image: Image.Image, attrs: dict, colour_attribute: str, colours: list[str],
-                    renditions: list[np.ndarray] | None = None, hint_weight: float = 0.25) -> list[tuple[Image.Image, dict]]:
-    """Each colour applied inside the product's mask (`recolour_with`): the catalogue's look of the colour
-    on this category, nudged by the model's own rendition of it. One mask for all colours. Returns
-    (image, params) pairs; params carry the mask's problems, if any, for the reviewer."""
+                    renditions: list[np.ndarray] | None = None,
+                    garment: Garment | None = None) -> list[tuple[Image.Image, dict]]:
+    """Each colour applied inside the product's mask (`recolour_with`): the catalogue's look of the colour on this
+    category; a model's rendition of the product in that colour (`renditions`, one per colour or None) only for a
+    colour the catalogue never showed. On a worn photo only the `garment`'s product. One mask for all colours.
+    Returns (image, params) pairs; params carry the mask's and the garment's problems, if any, for the reviewer."""
     mask = masker.mask(image)
     category = attrs.get(category_attribute(attrs) or "")
     out = []
     for k, colour in enumerate(colours):
-        hint = rendition_look(renditions[k], mask) if renditions is not None else None
-        result, figures, _ = recolour_with(masker, image, colour, category, attrs.get(colour_attribute),
-                                           hint, hint_weight, mask)
+        hint = rendition_look(renditions[k], mask) if renditions is not None and renditions[k] is not None else None
+        result, figures, _ = recolour_with(masker, image, colour, category, attrs.get(colour_attribute), hint, mask,
+                                           garment)
         out.append((result, {"transfer": "mask", "mask_problems": mask.problems,
+                             "garment_problems": figures["garment_problems"],
                              "main_colour_share": round(figures.get("main_share", 0.0), 3)}))
     return out
+
+
+def unknown_colours(masker: ProductMasker, colours: list[str], category: str | None) -> list[bool]:
+    """Which of the colours the catalogue's palette has no look for (on `category` products): only those need a
+    model's rendition."""
+    return [masker.palette.lookup(colour, category) is None for colour in colours]

@@ -28,8 +28,8 @@ from .gan import Encoder, GANConfig, Generator, truncated_z
 from .gan_train import SAMPLER_KIND
 from .guided import apply_lowres_change, apply_lowres_chroma_change
 from .images import fit, pad_to_aspect, tensor_to_array, tensor_to_pil, to_rgb, to_tensor
-from .recolour import masked_recolour
-from .vocab import AttributeVocab, UnknownAttributeValue, spelling_key
+from .recolour import masked_recolour, unknown_colours
+from .vocab import AttributeVocab, UnknownAttributeValue, category_attribute, spelling_key
 from .vocab import colour_attribute as colour_attribute_of
 
 
@@ -42,7 +42,8 @@ class Variant:
     seed: int = 0
 
 
-MASKED_INVERSION_STEPS = 10  # colourways through the product mask: the GAN's rendition is a 25 % hint
+MASKED_INVERSION_STEPS = 10  # colourways through the product mask to a colour the catalogue never showed: the
+# GAN's rendition only gives the colour's look (its mean colour), which 10 steps of inversion give as well as 30
 
 
 class VariantGenerator:
@@ -140,7 +141,7 @@ class VariantGenerator:
 
     def colourways(self, image: Image.Image, attrs: dict, count: int = 3, seed: int = 0,
                    colours: list[str] | None = None, steps: int | None = None, transfer: str = "chroma",
-                   masker=None) -> list[Variant]:
+                   masker=None, garment=None) -> list[Variant]:
         """The product in other colours, at the original's full resolution.
 
         colours: target colour names (case/space-insensitive; unknown ones raise UnknownAttributeValue);
@@ -149,10 +150,12 @@ class VariantGenerator:
         another hue and the backdrop stay as they are) or "affine" (the local affine colour transform everywhere:
         stronger on pale products, but it tints white details and can leave a halo).
         masker: an `ml.masker.ProductMasker`; when given, each colour is applied inside the product's mask in OKLab
-        with the catalogue's look of that colour, the GAN's rendition as a hint (`masked_recolour`): skin, hair and
-        the backdrop are untouched and every part of the product's main colour changes.
-        steps: inversion steps; default 30, or MASKED_INVERSION_STEPS with a masker, where the rendition is only a
-        hint to the catalogue's look and 20 more steps would cost 0.2 s of a 0.6 s request.
+        with the catalogue's look of that colour (`masked_recolour`): skin, hair and the backdrop are untouched and
+        every part of the product's main colour changes; on a worn photo only the `garment`'s product (an
+        `ml.garment.Garment`, the category's place on a model). The GAN is not run then, except for a colour the
+        catalogue never showed (its rendition gives that colour's look): mixed into a known colour's look, the
+        rendition moved results away from it (issue 22 ablation, docs/benchmarks.md).
+        steps: inversion steps; default 30, or MASKED_INVERSION_STEPS with a masker.
         Returns one Variant per colour (fewer than `count` only if the vocabulary has fewer other colours).
         """
         attr = self._colour_attr()
@@ -160,22 +163,38 @@ class VariantGenerator:
         if not targets:
             return []
         steps = steps if steps is not None else MASKED_INVERSION_STEPS if masker is not None else 30
-        z, src = self.invert(image, attrs, steps), self.condition(attrs)
-        tgt = src.repeat(len(targets), 1)
-        tgt[:, self.vocab.attributes.index(attr)] = torch.tensor([self.vocab.index(attr, t) for t in targets])
-        before = self._low(self._decode(z, src)[0])
-        afters = self._decode(z.expand(len(targets), -1), tgt)
         if masker is not None:
-            done = masked_recolour(masker, image, attrs, attr, targets, [self._low(a) for a in afters])
-            return [Variant(im, {"mode": "colourway", "attribute": attr, "colour": colour,
-                                 "delivery": "masked-full-res", "inversion_steps": steps, **extra}, seed)
-                    for colour, (im, extra) in zip(targets, done)]
+            return self._masked_colourways(image, attrs, targets, steps, masker, garment, seed)
+        before, afters = self.renditions(image, attrs, targets, steps)
         return [
-            Variant(_keep_backdrop(image, recolour(image, before, self._low(after), transfer)),
+            Variant(_keep_backdrop(image, recolour(image, before, after, transfer)),
                     {"mode": "colourway", "attribute": attr, "colour": colour, "delivery": "guided-full-res",
                      "inversion_steps": steps, "transfer": transfer}, seed)
             for colour, after in zip(targets, afters)
         ]
+
+    def _masked_colourways(self, image, attrs, targets, steps, masker, garment, seed) -> list[Variant]:
+        """Colourways through the product mask: the catalogue's look of each colour (`masked_recolour`); the GAN
+        draws the product (inverted with `steps`) only for colours the catalogue never showed."""
+        unknown = unknown_colours(masker, targets, attrs.get(category_attribute(attrs) or ""))
+        renditions = None
+        if any(unknown):
+            afters = self.renditions(image, attrs, targets, steps)[1]
+            renditions = [after if drawn else None for after, drawn in zip(afters, unknown)]
+        done = masked_recolour(masker, image, attrs, self._colour_attr(), targets, renditions, garment)
+        return [Variant(im, {"mode": "colourway", "attribute": self._colour_attr(), "colour": colour,
+                             "delivery": "masked-full-res", "inversion_steps": steps if drawn else 0, **extra}, seed)
+                for colour, drawn, (im, extra) in zip(targets, unknown, done)]
+
+    def renditions(self, image: Image.Image, attrs: dict, colours: list[str], steps: int = 30):
+        """The model's drawing of the product as it is and in each colour (vocabulary spellings), from its inverted
+        latent: (before (h, w, 3), [after (h, w, 3) per colour]), floats in [0, 1] at the model's resolution."""
+        attr = self._colour_attr()
+        z, src = self.invert(image, attrs, steps), self.condition(attrs)
+        tgt = src.repeat(len(colours), 1)
+        tgt[:, self.vocab.attributes.index(attr)] = torch.tensor([self.vocab.index(attr, c) for c in colours])
+        afters = self._decode(z.expand(len(colours), -1), tgt)
+        return self._low(self._decode(z, src)[0]), [self._low(a) for a in afters]
 
     def _pick_colours(self, attrs: dict, count: int, seed: int) -> list[str]:
         attr = self._colour_attr()

@@ -118,3 +118,20 @@ def check_queue(app_configs=None, **kwargs):
         errors.append(checks.Warning("Q_CLUSTER max_attempts is not set: a task that always fails is retried forever.",
                                      hint='Set "max_attempts", e.g. 3.', obj="settings.Q_CLUSTER", id="prodimg.W011"))
     return errors
+
+
+@checks.register()
+def check_garment_layout(app_configs=None, **kwargs):
+    """PRODIMG["GARMENT_LAYOUT"], when set to a file, must be a layout `ml.garment` can read."""
+    from ml.garment import GarmentLayout
+
+    path = prodimg_settings.GARMENT_LAYOUT
+    if not path:
+        return []
+    try:
+        GarmentLayout.load(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return [_error(f'PRODIMG["GARMENT_LAYOUT"] = {str(path)!r} cannot be read as a garment layout: {exc}',
+                       "Make one with bench/learn_garment_layout.py, or set None (the bundled layout) or \"\" (none).",
+                       "prodimg.E020")]
+    return []

@@ -32,6 +32,9 @@ DEFAULTS = {
     # None: nothing is registered behind the operator's back (`prodimg_setup --bundled` installs the starters)
     "WEIGHTS_UPLOAD_TO": "prodimg/models/",
     "TORCH_THREADS": None,  # threads per worker process; None lets torch decide
+    "GARMENT_LAYOUT": None,  # JSON file of where each category's product sits on a model (`ml.garment`, made by
+    # bench/learn_garment_layout.py); None: the bundled one, learned from a fashion catalogue; "": none (every
+    # garment of the chosen colour changes on worn photos)
     # generation
     "VARIANTS_DEFAULT_COUNT": 4,
     "VARIANTS_MAX_COUNT": 12,

@@ -169,6 +169,12 @@ class GeneratedImage(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} of image {self.source_id} ({self.status})"
 
+    @property
+    def low_resolution_idea(self) -> bool:
+        """A design variation: the model's 64x48 drawing stretched to the photo's size (`ml.variants`), an idea for
+        the shop's designers that the storefront never shows, approved or not."""
+        return str((self.params or {}).get("delivery", "")).startswith("upscaled-from")
+
 
 class ImageEvent(models.Model):
     """What a shopper was shown and did. The user, or for anonymous shoppers the session key; never the IP."""

@@ -14,7 +14,7 @@ class VariantOptionsForm(forms.Form):
     """Kind and count of variants; colours offered from the active GAN's vocabulary."""
 
     mode = forms.ChoiceField(choices=[("colourways", "Colourways (full resolution)"),
-                                      ("design", "Design variations (model resolution, upscaled)")],
+                                      ("design", "Design variations (low-resolution ideas, never shown in the shop)")],
                              initial="colourways")
     count = forms.IntegerField(min_value=1, initial=4)
     colours = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple,

@@ -43,8 +43,21 @@ def generated_card(generated, next_url: str, can_review: bool = True):
         '<div style="font-size:11px;margin:3px 0" title="{}">{} {}</div>{}</div>',
         thumb(generated.image, 120, str(generated.params)), generated.get_kind_display(),
         generated.params.get("colour") or generated.params.get("mode", ""), "; ".join(generated.review_notes or []),
-        confidence_label(generated), needs_look_badge(generated), review_buttons(generated, next_url, can_review),
+        confidence_label(generated), format_html("{}{}", needs_look_badge(generated), idea_badge(generated)),
+        review_buttons(generated, next_url, can_review),
     )
+
+
+def idea_badge(generated):
+    """A "Low-resolution idea" badge for a design variation (never shown in the shop); nothing otherwise."""
+    if not generated.low_resolution_idea:
+        return ""
+    return format_html('<span title="{}" style="color:#fff;background:#555;padding:1px 6px;border-radius:8px;'
+                       'font-size:11px">Low-resolution idea · not shown in the shop</span>', IDEA)
+
+
+IDEA = ("A design variation is the model's low-resolution drawing stretched to the photo's size: an idea for the "
+        "shop's designers. Approving it keeps it; the storefront never shows it.")
 
 
 def confidence_label(generated) -> str:

@@ -21,6 +21,7 @@ from prodimg_plugin.admin.html import (
     confidence_report,
     evaluation_line,
     evaluation_report,
+    idea_badge,
     needs_look_badge,
     thumb,
 )
@@ -68,7 +69,7 @@ class GeneratedImageAdmin(admin.ModelAdmin):
 
     @admin.display(description="Confidence", ordering="confidence")
     def confidence_column(self, obj):
-        return format_html("{} {}", confidence_label(obj), needs_look_badge(obj))
+        return format_html("{} {} {}", confidence_label(obj), needs_look_badge(obj), idea_badge(obj))
 
     @admin.display(description="Confidence and changes")
     def confidence_and_changes(self, obj):

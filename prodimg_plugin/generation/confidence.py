@@ -91,7 +91,9 @@ def assess(source: Image.Image, results: list[Result], asked: list[Asked]) -> No
     tools = _tools(source)
     for result, wanted in zip(results, asked):
         finding = _safely(lambda: _assess_one(tools, source, result.image, wanted), "measuring this image")
-        result.confidence = {**finding.figures, "needs_look": finding.flagged, "review_notes": finding.notes}
+        garment = separated(result.params)
+        result.confidence = {**finding.figures, "needs_look": finding.flagged or garment.flagged,
+                             "review_notes": finding.notes + garment.notes}
         if finding.checked:
             result.params = {**result.params, "checked": finding.checked}
 
@@ -112,9 +114,10 @@ def assess_targets(source: Image.Image, results: list[Result], attrs: dict) -> N
             finding = _safely(lambda: masked(mask, source, result.image, asked), "measuring this image")
         target = on_target(result.params)
         broken = _safely(lambda: degenerate(source, result.image), "checking this image")
+        garment = separated(result.params)
         result.confidence = {**finding.figures, **target.figures,
-                             "needs_look": finding.flagged or target.flagged or broken.flagged,
-                             "review_notes": broken.notes + finding.notes + target.notes}
+                             "needs_look": finding.flagged or target.flagged or broken.flagged or garment.flagged,
+                             "review_notes": broken.notes + finding.notes + target.notes + garment.notes}
 
 
 def on_target(params: dict) -> Finding:
@@ -129,6 +132,13 @@ def on_target(params: dict) -> Finding:
         finding.notes.append(f"the product's colour is ΔE00 {delta:.1f} from {asked} (at most {limit:g} expected)")
         finding.flagged = True
     return finding
+
+
+def separated(params: dict) -> Finding:
+    """Flagged, saying why, when a worn product could not be told from another garment of its colour, or none of
+    the chosen colour was where the product is worn (`ml.garment`, carried in params["garment_problems"])."""
+    problems = params.get("garment_problems") or []
+    return Finding(notes=[f"worn photo: {problem}" for problem in problems], flagged=bool(problems))
 
 
 # ---- the figures ---------------------------------------------------------------------------------------------

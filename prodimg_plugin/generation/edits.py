@@ -4,6 +4,7 @@ from __future__ import annotations
 from ml.vocab import colour_attribute
 from prodimg_plugin import weights
 from prodimg_plugin.generation import confidence
+from prodimg_plugin.generation.garments import garment_of
 from prodimg_plugin.generation.handler import Result
 from prodimg_plugin.generation.params import edit_params
 
@@ -18,7 +19,8 @@ def make_edits(job, image, attrs: dict, progress) -> list[Result]:
     seed = int(job.params.get("seed", 0))
     progress(0.2)
     # UnknownAttributeValue: a permanent job error
-    edited = editor.edit(image, attrs, target, seed=seed, masker=weights.optional_model("mask"))
+    edited = editor.edit(image, attrs, target, seed=seed, masker=weights.optional_model("mask"),
+                         garment=garment_of(attrs))
     progress(0.9)
     changed = {a: v for a, v in target.items() if attrs.get(a) != v}
     params = {"target": target, "source_attributes": attrs, "changed": changed}

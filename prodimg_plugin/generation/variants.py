@@ -8,6 +8,7 @@ from ml.exact_colour import recolour_to
 from ml.vocab import category_attribute, colour_attribute
 from prodimg_plugin import weights
 from prodimg_plugin.generation import confidence
+from prodimg_plugin.generation.garments import garment_of
 from prodimg_plugin.generation.handler import JobError, Result
 from prodimg_plugin.generation.params import variant_params
 
@@ -27,7 +28,7 @@ def make_variants(job, image, attrs: dict, progress) -> list[Result]:
         variants = generator.design_variations(image, attrs, p["count"], seed, strength=p["strength"])
     else:
         variants = generator.colourways(image, attrs, p["count"], seed, colours=p.get("colours"),
-                                        masker=weights.optional_model("mask"))
+                                        masker=weights.optional_model("mask"), garment=garment_of(attrs))
     progress(0.9)
     results = [Result(v.image, {"mode": p["mode"], **v.params}, v.seed, version) for v in variants]
     confidence.assess_variants(image, results, attrs)
@@ -44,17 +45,19 @@ def exact_colourways(job, image, attrs: dict, progress) -> list[Result]:
         raise JobError(f"the product cannot be separated from its backdrop: {mask.problems[0]}")
     source = _labelled_look(masker, attrs)
     parts = colour_parts(rgb, mask, source)
+    garment = garment_of(attrs)
     progress(0.3)
     results = []
     for target in job.params["targets"]:
         try:
-            out, figures = recolour_to(rgb, mask, parse_hex(target["colour"]), target.get("parts"), source, parts)
+            out, figures = recolour_to(rgb, mask, parse_hex(target["colour"]), target.get("parts"), source, parts,
+                                       garment)
         except IndexError as exc:  # a part chosen on another photo of the selection
             raise JobError(f"{target['asked']}: {exc}") from None
         params = {"mode": "colourways", "target": target, "colour": target["colour"], "delivery": "masked-exact",
                   "parts": figures["parts"], "product_parts": [p.as_dict() for p in parts],
                   "changed_share": round(figures["changed_share"], 3), "delta_e_target": figures["delta_e_target"],
-                  "mask_problems": mask.problems}
+                  "mask_problems": mask.problems, "garment_problems": figures["garment_problems"]}
         results.append(Result(out, params, int(job.params.get("seed", 0)), version))
     progress(0.9)
     confidence.assess_targets(image, results, attrs)

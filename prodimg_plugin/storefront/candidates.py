@@ -68,7 +68,7 @@ def build_many(products) -> dict:
     approved = GeneratedImage.objects.filter(source_id__in=by_id, status=GeneratedImage.Status.APPROVED)
     for generated in approved.order_by("created_at", "slot", "pk"):
         generated.source = by_id[generated.source_id]  # already loaded: no query per image
-        if generated.image:
+        if generated.image and not generated.low_resolution_idea:  # an idea for designers, not a product photo
             pk = product_id_of(generated.source)
             out[pk].append(_generated(generated, by_product[pk]))
     return {pk: out[pk] for pk in by_product}

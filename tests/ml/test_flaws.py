@@ -1,8 +1,8 @@
-"""Model-free flaws of a result: lost detail, and a change that covers two garments."""
+"""Model-free flaws of a result: lost detail, a change that covers two garments, bands of colour on smooth areas."""
 import numpy as np
 from PIL import Image
 
-from ml.flaws import changed_regions, sharpness_ratio
+from ml.flaws import banding, changed_regions, sharpness_ratio
 
 
 def textured(size=(90, 120), seed=0) -> Image.Image:
@@ -52,3 +52,33 @@ def test_a_two_colour_pattern_changed_together_is_one_region():
 def test_nothing_changed_is_no_region():
     photo = two_garments()
     assert changed_regions(photo, photo.copy()) == {"minor_share": 0.0, "colour_gap": 0.0, "apart": 0.0}
+
+
+# ---- banding: bands and blotches where the source is smooth --------------------------------------------------
+
+def _gradient(colour_top, colour_bottom, size=(60, 80)) -> Image.Image:
+    w, h = size
+    t = np.linspace(0, 1, h)[:, None, None]
+    arr = (1 - t) * np.array(colour_top, np.float64) + t * np.array(colour_bottom, np.float64)
+    return Image.fromarray(np.broadcast_to(arr, (h, w, 3)).round().astype(np.uint8))
+
+
+def test_a_smooth_recolour_of_a_smooth_product_shows_no_banding():
+    source = _gradient((150, 150, 150), (120, 120, 120))
+    result = _gradient((170, 60, 60), (140, 45, 45))
+    ratio = banding(source, result, np.ones((80, 60), bool))
+    assert ratio is not None and ratio < 1.5
+
+
+def test_posterised_bands_of_colour_are_measured_as_banding():
+    source = _gradient((150, 150, 150), (120, 120, 120))
+    arr = np.asarray(_gradient((170, 60, 60), (140, 45, 45))).copy()
+    arr[(np.arange(80) // 6) % 2 == 1] = (150, 80, 40)  # every other band of 6 rows another hue
+    ratio = banding(source, Image.fromarray(arr), np.ones((80, 60), bool))
+    assert ratio is not None and ratio > 1.5
+
+
+def test_banding_is_not_measured_on_a_region_without_smooth_pixels():
+    rng = np.random.default_rng(0)
+    noisy = Image.fromarray(rng.integers(0, 255, (80, 60, 3), dtype=np.uint8))
+    assert banding(noisy, noisy, np.ones((80, 60), bool)) is None
