@@ -27,6 +27,12 @@ def box_mean(x: np.ndarray, r: int) -> np.ndarray:
     return s / n.reshape(n.shape + (1,) * (x.ndim - 2))
 
 
+def sharpen(alpha: np.ndarray, width: float = 0.3) -> np.ndarray:
+    """Steepen a soft alpha around 0.5 (an upsampled low-resolution mask is blurrier than a real edge)."""
+    t = np.clip((alpha - 0.5) / width + 0.5, 0.0, 1.0)
+    return (t * t * (3 - 2 * t)).astype(np.float32)
+
+
 def fit_local_affine(guide: np.ndarray, target: np.ndarray, radius: int = 2, eps: float = 1e-3):
     """Per-pixel A (h, w, 3, 3), b (h, w, 3) with target ~= A @ guide + b in each window.
 

@@ -1,8 +1,9 @@
 """Which cut-out to trust for a photo, and when to trust none: a choice learned from composites, not a threshold.
 
-A photo has up to four candidate foregrounds: the mask net's (`net`), the backdrop cleanup's (`cleanup`, from
-`ml.backdrop`, on any near-uniform backdrop of any colour), their mean (`both`) and the full-resolution
-refinement's (`refined`, `ml.mask_refine`), which reads the other two and the photo. Which one is right depends on
+A photo has up to three candidate foregrounds: the mask net's (`net`), the backdrop cleanup's (`cleanup`, from
+`ml.backdrop`, on any near-uniform backdrop of any colour) and the full-resolution refinement's (`refined`,
+`ml.mask_refine`), which reads the other two and the photo. (Their mean was a candidate too: at a 0.5 threshold
+it scores well, but it leaves half an alpha wherever the two disagree, a halo a recolour tints.) Which one is right depends on
 the photo: on a studio sweep the cleanup's pixel-exact edge wins, on wood, fabric or a scene the net does, and on
 some photos neither is any good. `MaskChooser` predicts each candidate's IoU with the truth from a few cheap
 measurements of the photo and the candidates (how much they agree, how uniform and noisy the backdrop is, whether
@@ -19,9 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .backdrop import LUMA, Backdrop, BackdropConfig, dilate, is_light
-from .guided import box_mean
+from .guided import box_mean, sharpen
 
-CANDIDATES = ("net", "cleanup", "both", "refined")
+CANDIDATES = ("net", "cleanup", "refined")
 GOOD_IOU = 0.90  # a cut-out at least this close to the truth is a right one (issue 22's bar for off-studio photos)
 FEATURES = ("bias", "has_cleanup", "light_studio", "agreement", "border_share", "noise", "backdrop_luma",
             "backdrop_chroma", "net_unsure", "backdrop_texture", "share", "edge_align", "frame_touch", "soft")
@@ -83,9 +84,8 @@ def gather(arr: np.ndarray, net_fg: np.ndarray, probs_bg: np.ndarray, cleanup_fg
     candidates = {"net": net_fg}
     if cleanup_fg is not None:
         candidates["cleanup"] = without_haze(cleanup_fg)
-        candidates["both"] = without_haze(0.5 * (net_fg + cleanup_fg))
     if refined is not None:
-        candidates["refined"] = without_haze(refined)
+        candidates["refined"] = sharpen(refined)  # as the net's: an uncertain band is no real soft edge
     fg_p = 1 - probs_bg
     unsure = float(((fg_p > 0.2) & (fg_p < 0.8)).sum() / max((fg_p > 0.5).sum(), 1))
     lum = arr @ LUMA

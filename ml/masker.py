@@ -20,7 +20,7 @@ from PIL import Image
 
 from . import checkpoint
 from .backdrop import LUMA, BackdropConfig, find_backdrop, is_light, resize_array, working_copy
-from .guided import box_mean
+from .guided import box_mean, sharpen
 from .images import pad_to_aspect
 from .mask import KIND, MaskConfig, MaskNet
 from .mask_choice import Evidence, MaskChooser, gather
@@ -35,8 +35,8 @@ class ProductMask:
     alpha: np.ndarray  # (H, W) float32 in [0, 1]
     person: np.ndarray  # (H, W) float32 in [0, 1]
     problems: list[str] = field(default_factory=list)
-    source: str = "model"  # "model" (the net), "cleanup" (the backdrop estimate), "model+cleanup" (their mean),
-    # "refined" (the full-resolution refinement), or "transparency" when the photo's own alpha channel was used
+    source: str = "model"  # "model" (the net), "cleanup" (the backdrop estimate), "refined" (the full-resolution
+    # refinement), or "transparency" when the photo's own alpha channel was used
     predicted_iou: float | None = None  # the chooser's estimate of this cut-out's overlap with the truth
 
     @property
@@ -190,7 +190,7 @@ class ProductMasker:
         return gather(arr, net_fg, 1 - coarse, cleanup, bd, refined)
 
 
-SOURCES = {"net": "model", "cleanup": "cleanup", "both": "model+cleanup", "refined": "refined"}
+SOURCES = {"net": "model", "cleanup": "cleanup", "refined": "refined"}
 WORK_SIDE = 320  # the backdrop estimate and the chooser's measurements work on a copy at most this size
 
 
@@ -221,12 +221,6 @@ def refine(guide: np.ndarray, p: np.ndarray, eps: float = 2e-3) -> np.ndarray:
 
 
 AGREEMENT = 0.8  # IoU between the net's foreground and the studio estimate above which the latter is used
-
-
-def sharpen(alpha: np.ndarray, width: float = 0.3) -> np.ndarray:
-    """Steepen a soft alpha around 0.5 (an upsampled low-resolution mask is blurrier than a real edge)."""
-    t = np.clip((alpha - 0.5) / width + 0.5, 0.0, 1.0)
-    return (t * t * (3 - 2 * t)).astype(np.float32)
 
 
 def agreement(a: np.ndarray, b: np.ndarray) -> float:

@@ -20,7 +20,7 @@ def _case(rng, cleanup_good: bool):
     cleanup = truth.copy() if cleanup_good else np.zeros_like(truth)
     if not cleanup_good:
         cleanup[5:10, 5:15] = 1  # half the product: IoU 0.5
-    candidates = {"net": net, "cleanup": cleanup, "both": 0.5 * (net + cleanup)}
+    candidates = {"net": net, "cleanup": cleanup}
     features = {}
     for name in candidates:
         f = rng.normal(0, 0.05, len(FEATURES))
@@ -100,7 +100,7 @@ def test_an_export_carries_a_chooser_fitted_for_its_net(chosen):
     assert chosen.chooser is not None
     assert chosen.chooser.fitted_on["cases"] >= 20 * 6  # every photo on its own and on six other backdrops
     studio = chosen.evidence(product_photo(size=(96, 128)))
-    assert set(chosen.chooser.predict(studio)) == set(CANDIDATES)  # a white backdrop: all four candidates
+    assert set(chosen.chooser.predict(studio)) == set(CANDIDATES)  # a white backdrop: all three candidates
     assert chosen.refiner is not None
 
 
