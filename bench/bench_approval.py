@@ -49,6 +49,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--per-group", type=int, default=20)
     p.add_argument("--multi", type=int, default=8)
     p.add_argument("--seed", type=int, default=2240)
+    p.add_argument("--same-as", type=Path, default=None,
+                   help="an earlier run's results.json: the same photos, groups and targets, through this mask")
     return p.parse_args()
 
 
@@ -77,6 +79,21 @@ def pick(args, masker, rows) -> tuple[list[dict], list[int]]:
     return groups["packshot"] + groups["worn"], order[used:]
 
 
+def same_photos(args, masker, rows) -> tuple[list[dict], list[list[str]]]:
+    """The photos (in their earlier group) and hex targets of an earlier run, masked and parted afresh."""
+    by_id = {r["id"]: r for r in rows}
+    photos, targets = [], []
+    for record in json.loads(args.same_as.read_text()):
+        photo = load(args.data, by_id[record["id"]], masker)
+        photo["group"] = record["group"]
+        source = masker.palette.lookup(photo[COLOUR], photo[CATEGORY])
+        photo["parts"] = colour_parts(photo["image"], photo["mask"], source)
+        photo["multi"] = sum(p.share >= MULTI_SHARE for p in photo["parts"]) >= 2
+        photos.append(photo)
+        targets.append(record["targets"])
+    return photos, targets
+
+
 def _multi(groups: dict) -> int:
     return sum(p["multi"] for g in groups.values() for p in g)
 
@@ -94,26 +111,29 @@ def flags(mask, figures: dict) -> list[str]:
 def main() -> None:
     args = parse_args()
     masker, layout, rows = models(args)
-    photos, rest = pick(args, masker, rows)
-    targets = draw_targets(args, masker, rows, rest, 40)
-    rng = np.random.default_rng(args.seed + 1)
+    if args.same_as:
+        photos, hexes = same_photos(args, masker, rows)
+    else:
+        photos, rest = pick(args, masker, rows)
+        targets = draw_targets(args, masker, rows, rest, 40)
+        rng = np.random.default_rng(args.seed + 1)
+        hexes = [[targets[i]["hex"] for i in rng.choice(len(targets), 4, replace=False)] for _ in photos]
     records, sheet_rows = [], []
-    for n, photo in enumerate(photos):
+    for n, (photo, mine) in enumerate(zip(photos, hexes)):
         source = masker.palette.lookup(photo[COLOUR], photo[CATEGORY])
         garment = layout.garment(photo[CATEGORY]) if layout else None
-        mine = [targets[i] for i in rng.choice(len(targets), 4, replace=False)]
         made, notes = [], []
         for target in mine:
-            out, figures = recolour_to(photo["image"], photo["mask"], parse_hex(target["hex"]), None, source,
+            out, figures = recolour_to(photo["image"], photo["mask"], parse_hex(target), None, source,
                                        photo["parts"], garment)
             made.append(out)
             notes.append(flags(photo["mask"], figures))
         records.append({"n": n, "id": photo["id"], "group": photo["group"], "category": photo[CATEGORY],
-                        "colour": photo[COLOUR], "multi": photo["multi"], "targets": [t["hex"] for t in mine],
+                        "colour": photo[COLOUR], "multi": photo["multi"], "targets": list(mine),
                         "parts": [p.as_dict() for p in photo["parts"]], "flags": notes})
         flagged = sum(bool(x) for x in notes)
         caption = (f"{n} {photo['id']} {photo['group']} {photo[CATEGORY]} {photo[COLOUR]} parts {len(photo['parts'])}"
-                   f"{' multi' if photo['multi'] else ''} -> {' '.join(t['hex'] for t in mine)}"
+                   f"{' multi' if photo['multi'] else ''} -> {' '.join(mine)}"
                    f"{f' FLAGGED {flagged}/4' if flagged else ''}")
         sheet_rows.append((caption, [photo["image"]] + made))
         print(caption, flush=True)

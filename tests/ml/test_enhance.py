@@ -307,6 +307,22 @@ def test_backdrop_enclosed_by_a_product_is_whitened_but_a_product_patch_of_backd
     assert alpha[10:30, 50:70].mean() < 0.2  # the middle of the skirt: product
 
 
+def test_a_narrow_gap_between_a_models_arm_and_body_is_backdrop():
+    """The white between an arm held close and the body is backdrop, even when it is only 11 px wide."""
+    w, h, bg = 225, 300, 245.0
+    arr = np.full((h, w, 3), bg, dtype=np.float32)
+    arr[40:260, 70:150] = (60, 90, 160)  # the body in a blue shirt
+    arr[60:200, 161:179] = (200, 150, 120)  # an arm, 11 px away from the body...
+    arr[190:205, 150:179] = (200, 150, 120)  # ...its hand on the hip closes the gap below
+    arr[40:60, 150:179] = (60, 90, 160)  # and the sleeve closes it above
+    arr += np.random.default_rng(2).normal(0, 1.0, arr.shape)
+    alpha = find_backdrop(arr.astype(np.float32), BackdropConfig()).alpha
+    assert alpha[80:180, 152:159].mean() > 0.9  # the enclosed gap
+    assert alpha[80:180, 90:130].mean() < 0.1 and alpha[80:180, 164:176].mean() < 0.1  # body and arm stay
+    wide_seeds = BackdropConfig(hole_seed=1 / 40)  # as before: an 11 px gap does not survive the seeds' erosion
+    assert find_backdrop(arr.astype(np.float32), wide_seeds).alpha[80:180, 152:159].mean() < 0.5
+
+
 def test_enhancement_of_dark_and_grey_photos_is_deterministic():
     for photo in (darkened(product_photo(bg=(250, 250, 250), seed=2)[0], 0.55), light_product_on_grey(seed=3)[0]):
         a, b = enhance(photo, EnhanceConfig(**SMALL)), enhance(photo, EnhanceConfig(**SMALL))
