@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from ml import lift
 from prodimg_plugin.conf import prodimg_settings
-from prodimg_plugin.host import get_product_model
+from prodimg_plugin.host import products_by_id
 from prodimg_plugin.models import ImageEvent, RejectedEvent
 
 HOLDOUT = "holdout"  # the `recommender` logged for holdout decisions (storefront.personalize.HOLDOUT)
@@ -119,14 +119,7 @@ def build_report(days: float | None = None, n_boot: int = 300, seed: int = 0, ma
 
 def _names(ids: list[str]) -> dict[str, str]:
     """product id -> the host's name for it (str(product)); ids that are gone or unparsable keep their id."""
-    model = get_product_model()
-    keys = []
-    for value in ids:
-        try:
-            keys.append(model._meta.pk.to_python(value))
-        except Exception:  # a logged id the key field no longer accepts
-            continue
-    return {str(pk): str(obj) for pk, obj in model._default_manager.in_bulk(keys).items()}
+    return {pk: str(product) for pk, product in products_by_id(ids).items()}
 
 
 def _rate(x: np.ndarray) -> float | None:
