@@ -58,7 +58,7 @@ def segment_tastes(segments: list[list[str]], values: np.ndarray, products: np.n
     values, products = np.asarray(values).astype(str), np.asarray(products).astype(str)
     rewards = np.asarray(rewards, dtype=np.float64)
     members = _members(segments, len(values))
-    offered = {v: np.isin(products, np.unique(products[values == v])) for v in np.unique(values) if v}
+    offered = {str(v): np.isin(products, np.unique(products[values == v])) for v in np.unique(values) if v}
     rows = []
     for segment, in_segment in members.items():
         for value, on_products in offered.items():
@@ -74,6 +74,15 @@ def is_taste(t: Taste, config: TasteConfig | None = None) -> bool:
     """The rule for claiming a taste (module docstring)."""
     config = config or TasteConfig()
     return t.clicks >= config.min_clicks and t.low > 1.0 and t.lift >= config.min_lift
+
+
+def segment_traffic(segments: list[list[str]], products) -> dict[tuple[str, str], int]:
+    """(segment, product) -> impressions, ALL included: how much each segment saw of each product."""
+    out: dict[tuple[str, str], int] = {}
+    for tokens, product in zip(segments, products):
+        for segment in {ALL, *tokens}:
+            out[(segment, str(product))] = out.get((segment, str(product)), 0) + 1
+    return out
 
 
 def _members(segments: list[list[str]], n: int) -> dict[str, np.ndarray]:
@@ -95,3 +104,35 @@ def _evidence(segment: str, value: str, mine: np.ndarray, other: np.ndarray, z: 
     lift = m1 / m0
     return Taste(segment, value, float(lift), float(lift * np.exp(-z * se)), float(lift * np.exp(z * se)),
                  len(mine), int((mine > 0).sum()), len(other), int((other > 0).sum()), level)
+
+
+@dataclass
+class Proposal:
+    """Make an image of `value` for `product`: the segment that prefers it saw the product, which lacks it."""
+
+    product: str
+    value: str
+    taste: Taste
+    seen: int  # impressions of the product by the segment
+
+
+def propose(tastes: list[Taste], lacking: dict[str, set[str]], seen: dict[tuple[str, str], int],
+            per_product: int = 3, limit: int = 20) -> list[Proposal]:
+    """Proposals from claimed tastes (strongest first): for each, the products the segment saw most that lack the
+    value; at most `per_product` values per product and `limit` in all, each (product, value) once.
+
+    lacking: product -> the values it has no image (nor one being made) of; seen: (segment, product) -> impressions."""
+    by_segment: dict[str, list[tuple[int, str]]] = {}
+    for (segment, product), n in seen.items():
+        by_segment.setdefault(segment, []).append((n, product))
+    out, count, taken = [], {}, set()
+    for taste in tastes:
+        for n, product in sorted(by_segment.get(taste.segment, []), key=lambda x: (-x[0], x[1])):
+            key = (product, taste.value)
+            if taste.value in lacking.get(product, ()) and key not in taken and count.get(product, 0) < per_product:
+                out.append(Proposal(product, taste.value, taste, n))
+                taken.add(key)
+                count[product] = count.get(product, 0) + 1
+                if len(out) >= limit:
+                    return out
+    return out

@@ -97,6 +97,11 @@ DEFAULTS = {
     "HOLDOUT_SHARE": 0.10,  # shoppers who always see the seller's main image: the report's comparison
     "MIN_EFFECTIVE_SAMPLE": 1000,  # below this effective sample size the report claims no lift
     "BASE_RATE": 0.005,  # prior click-through until the shop has its own (then the observed one is used)
+    # taste-driven generation (evaluation.taste): the personalisation report proposes variants segments prefer
+    "TASTE": {},  # overrides of ml.taste.TasteConfig: {"min_clicks": 20, "min_lift": 1.25, "alpha": 0.05}
+    "TASTE_SEGMENT_KEYS": ("segment", "device", "campaign", "returning"),  # context keys that make segments
+    "TASTE_PER_PRODUCT": 3,  # colours proposed per product at most
+    "TASTE_MAX_PROPOSALS": 20,  # proposals shown at most
     "BOT_USER_AGENTS": ("bot", "crawler", "spider", "slurp", "curl/", "python-requests", "wget"),
     "BOT_EVENTS_PER_MINUTE": 120,  # a shopper posting more events than this per minute is treated as a bot
     "EVENTS_MAX_BATCH": 100,  # events in one POST to /api/prodimg/events/

@@ -134,7 +134,7 @@ def feedback_for(impressions: list[ImageEvent], window: float | None = None) -> 
         logged = event.candidates or []
         out.append(Feedback(contexts[event.id], event.product_id, shown, reward > 0, event.propensity,
                             [c.get("key") for c in logged], reward=reward, position=event.position,
-                            attributes=shoppers.logged_attributes(logged)))
+                            attributes=ImageEvent.shown_attributes(logged)))
     return out
 
 

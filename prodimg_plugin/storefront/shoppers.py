@@ -138,15 +138,10 @@ def shown_attributes(decision_ids) -> dict[str, dict[str, str]]:
     impressions = ImageEvent.objects.filter(type=IMPRESSION, decision_id__in=set(decision_ids))
     out = {}
     for decision, logged in impressions.order_by("id").values_list("decision_id", "candidates"):
-        attrs = logged_attributes(logged)
+        attrs = ImageEvent.shown_attributes(logged)
         if attrs:
             out.setdefault(decision, attrs)
     return out
-
-
-def logged_attributes(candidates: list[dict] | None) -> dict[str, str]:
-    """The shown image's attributes from an impression's candidate log (only the shown one carries "attrs")."""
-    return next((c["attrs"] for c in candidates or [] if c.get("attrs")), {})
 
 
 def liked(rows: list[dict], shown: dict[str, dict] | None = None) -> list[dict[str, str]]:
