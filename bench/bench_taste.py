@@ -9,6 +9,7 @@
    proposed variants added, or as many random variants (colours the product lacks) added to the same products.
    The raise is the proposed products' click-through in phase 2 over the "nothing added" run. Where shoppers have
    no colour taste, nothing should be proposed.
+3. Timing: one decision with and without the history's tokens.
 Figures are the true click probability of what was shown (no coin-flip noise); every run sees the same shoppers.
 """
 from __future__ import annotations
@@ -116,6 +117,25 @@ def generation(sc: TasteScenario, phase1: int, phase2: int, seed: int) -> dict:
     return out
 
 
+def decision_timing(n: int = 3000) -> dict:
+    """One decision with 8 images (4 attributes each) on one core: the context alone, and with the attributes of
+    the shopper's last 3 clicked images (what the history adds)."""
+    model, rng = RareClickThompson(), np.random.default_rng(0)
+    keys = [f"g{i}" for i in range(8)]
+    attrs = [["category=tee", f"colour=c{i}", "pattern=solid", "kind=variant"] for i in range(8)]
+    ctx = ["device=phone", "page=category", "campaign=sale", "returning=yes", "hour=mon-08", "segment=vip"]
+    liked = sorted({f"liked:{t}" for i in (1, 3, 5) for t in attrs[i]})
+    out = {}
+    for name, tokens in (("context", ctx), ("context + history", ctx + liked)):
+        times = []
+        for i in range(n):
+            start = time.perf_counter()
+            model.choose(model.encode(keys, attrs, tokens, position=i % 4), rng)
+            times.append(time.perf_counter() - start)
+        out[name] = {"p50_ms": 1000 * float(np.percentile(times, 50)), "p95_ms": 1000 * float(np.percentile(times, 95))}
+    return out
+
+
 SHOP = TasteScenario("colour tastes", favourite=0.0)
 NO_TASTE = TasteScenario("no taste", tastes={}, seed=1)
 FAVOURITES = TasteScenario("favourite colours", tastes={}, favourite=1.5, seed=2)
@@ -129,7 +149,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="bench/taste_results.json")
     args = ap.parse_args()
-    out = {}
+    out = {"decision timing": decision_timing()}
+    print(json.dumps(out, indent=1), flush=True)
     for sc in (SHOP, NO_TASTE):
         started = time.perf_counter()
         out[f"generation, {sc.name}"] = generation(sc, args.phase1, args.phase2, args.seed)

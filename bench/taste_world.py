@@ -2,7 +2,7 @@
 with segment tastes for colours (a colour a product may lack) and, for returning shoppers, a favourite colour.
 
 Click probability of image i shown in position s to shopper u:
-    P(click) = examine[s] * sigmoid(b0 + appeal[i] + sum_f taste_f[u_f, colour(i)] + favourite[u] * (colour(i) == fav(u)))
+    P(click) = examine[s] * sigmoid(b0 + appeal[i] + sum_f taste_f[u_f, colour(i)] + favourite * [colour(i) == fav(u)])
 b0 is set so that uniform choice clicks `ctr`. A click is followed by a purchase with probability `buy_rate`.
 Shoppers: a pool whose visits follow a Zipf law (a few come back often); `anonymous` of them have no segment.
 It offers what `bench.rare_clicks_policies.RareClicks` reads: images_of(t), attributes(images), context_of(t),
@@ -47,7 +47,8 @@ class TasteWorld:
         rng = np.random.default_rng(sc.seed)
         lo, hi = sc.images
         self.colours = [list(rng.permutation(N_COLOURS)[:rng.integers(lo, hi + 1)]) for _ in range(sc.products)]
-        self.appeal = {(p, c): sc.appeal_sd * rng.standard_normal() for p in range(sc.products) for c in range(N_COLOURS)}
+        self.appeal = {(p, c): sc.appeal_sd * rng.standard_normal()
+                       for p in range(sc.products) for c in range(N_COLOURS)}
         self.taste = [sc.noise_sd * rng.standard_normal((size, N_COLOURS)) for size in FIELDS.values()]
         for (name, value), (colour, logit) in sc.tastes.items():
             self.taste[list(FIELDS).index(name)][value, colour] += logit

@@ -77,7 +77,7 @@ DEFAULTS = {
     "MIN_IMAGE_SIDE": 64,  # a source whose short side (after EXIF rotation) is shorter is refused; 0: no minimum
     "MAX_ASPECT_RATIO": 4.0,  # a source whose long side exceeds this many times its short side is refused; 0: none
     # storefront
-    "RECOMMENDER": "prodimg_plugin.storefront.recommenders.RareClickRecommender",  # class with rank(...) and update(...)
+    "RECOMMENDER": "prodimg_plugin.storefront.recommenders.RareClickRecommender",  # class with rank() and update()
     "RECOMMENDER_SEED": None,  # seed of the recommender's random choices (tests); None: fresh entropy
     "EXPLORATION_FLOOR": 0.05,  # share of choices spread uniformly: every approved image keeps being tried
     "PERSONALIZE_CACHE_SECONDS": 1800,  # a shopper keeps seeing the same image of a product this long

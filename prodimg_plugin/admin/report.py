@@ -67,8 +67,9 @@ class PersonalisationReportAdmin(admin.ModelAdmin):
         chosen, problems = taste.chosen_from(pairs, taste.find_proposals(days))
         result = taste.queue(chosen, request.user)
         if result.jobs:
-            messages.success(request, f"Queued {len(result.jobs)} variants job(s) (#{', #'.join(str(j.pk) for j in result.jobs)})"
-                                      " for the chosen colours. Results wait for review on each product's page.")
+            numbers = ", #".join(str(j.pk) for j in result.jobs)
+            messages.success(request, f"Queued {len(result.jobs)} variants job(s) (#{numbers}) for the chosen colours. "
+                                      "Results wait for review on each product's page.")
         for problem in ["An unreadable choice was ignored."] * unreadable + problems + result.skipped:
             messages.warning(request, problem)
         return back

@@ -79,7 +79,8 @@ def find_proposals(days: float | None = None, limit: int = 200_000) -> Found:
     if found.tastes:
         live = products_by_id(set(products))
         found.names = {pk: str(product) for pk, product in live.items()}
-        lacking = {pk: {t.value for t in found.tastes} - values for pk, values in present_values(live, attribute).items()}
+        wanted = {t.value for t in found.tastes}
+        lacking = {pk: wanted - values for pk, values in present_values(live, attribute).items()}
         found.proposals = ml_taste.propose(found.tastes, lacking, ml_taste.segment_traffic(segments, products),
                                            per_product=prodimg_settings.TASTE_PER_PRODUCT,
                                            limit=prodimg_settings.TASTE_MAX_PROPOSALS)

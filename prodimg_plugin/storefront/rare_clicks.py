@@ -4,8 +4,9 @@ It is the default PRODIMG["RECOMMENDER"] ("prodimg_plugin.storefront.recommender
 
 It decides from the shopper's coarse context (PRODIMG["SHOPPER_CONTEXT"]: device, page, campaign, new or
 returning, hour of week, segment) and the attributes of the images they clicked lately, so an anonymous shopper
-is personalised from the first request; it learns graded rewards (REWARD_WEIGHTS) within ATTRIBUTION_HOURS, forgets with HALF_LIFE_DAYS (an
-hourly django-q2 schedule), and a HOLDOUT_SHARE of shoppers always see the seller's main image, for the report.
+is personalised from the first request; it learns graded rewards (REWARD_WEIGHTS) within ATTRIBUTION_HOURS,
+forgets with HALF_LIFE_DAYS (an hourly django-q2 schedule), and a HOLDOUT_SHARE of shoppers always see the
+seller's main image, for the report.
 """
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Shoppers: who is browsing (a user, or an anonymous session; never the IP) and what they did lately.
 
 A shopper's context is a summary of their last PRODIMG["HISTORY_EVENTS"] events: the images they clicked and
-the ones they were shown and skipped, oldest first, and the attributes of the images they clicked (`liked`). The storefront takes it once per request; learning and
-evaluation rebuild it as it was at each logged decision (`contexts_at`), by the same rule.
+the ones they were shown and skipped, oldest first, and the attributes of the images they clicked (`liked`). The
+storefront takes it once per request; learning and evaluation rebuild it as it was at each logged decision
+(`contexts_at`), by the same rule.
 """
 from __future__ import annotations
 

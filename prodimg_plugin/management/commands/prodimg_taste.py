@@ -22,8 +22,9 @@ class Command(BaseCommand):
                           f"{len(found.tastes)} taste(s) pass the rule.")
         for p in found.proposals:
             t = p.taste
-            self.stdout.write(f"{found.names.get(p.product, p.product)[:30]:<30} make {p.value:<14} for {t.segment:<20} "
-                              f"lift x{t.lift:.2f} [{t.low:.2f}, {t.high:.2f}]  {t.clicks} of {t.impressions} vs "
+            name = found.names.get(p.product, p.product)[:30]
+            self.stdout.write(f"{name:<30} make {p.value:<14} for {t.segment:<20} lift x{t.lift:.2f} "
+                              f"[{t.low:.2f}, {t.high:.2f}]  {t.clicks} of {t.impressions} vs "
                               f"{t.clicks_other} of {t.impressions_other}")
         if not found.proposals:
             self.stdout.write("Nothing to propose: the evidence does not support a colour a product lacks.")
