@@ -39,7 +39,7 @@ def serve(world: TasteWorld, policy: RareClicks, start: int, stop: int, seed: in
     events table would hold (segments, shown colour, product, graded reward)."""
     rng, batch, value = np.random.default_rng(seed), [], np.zeros(stop - start)
     for t in range(start, stop):
-        slots, _ = policy.decide(world, t, rng)
+        slots, p = policy.decide(world, t, rng)
         shown = slots[0]
         value[t - start] = world.probs(t)[0, shown]
         reward = world.outcome(t, shown)
@@ -49,6 +49,7 @@ def serve(world: TasteWorld, policy: RareClicks, start: int, stop: int, seed: in
             log["value"].append(f"c{world.colours[world.product[t]][shown]}")
             log["product"].append(str(world.product[t]))
             log["reward"].append(reward)
+            log["propensity"].append(p[0, shown])
         if len(batch) == BATCH:
             policy.learn(world, batch)
             batch = []
@@ -76,7 +77,8 @@ def history(sc: TasteScenario, seed: int, regular: int = 50) -> dict:
 def proposals_from(log: dict, world: TasteWorld, config: taste.TasteConfig) -> tuple[list, list]:
     """(claimed tastes, proposals) from a phase's log, as the plugin makes them from its events."""
     outcome = (np.array(log["reward"]) > 0).astype(float)  # clicked or bought, as the plugin counts them
-    tested = taste.segment_tastes(log["segments"], np.array(log["value"]), np.array(log["product"]), outcome, config)
+    tested = taste.segment_tastes(log["segments"], np.array(log["value"]), np.array(log["product"]), outcome,
+                                  np.array(log["propensity"]), config)
     claims = [t for t in tested if taste.is_taste(t, config)]
     lacking = {str(p): {f"c{c}" for c in world.lacks(p)} for p in range(world.sc.products)}
     seen = taste.segment_traffic(log["segments"], log["product"])
@@ -87,7 +89,7 @@ def generation(sc: TasteScenario, phase1: int, phase2: int, seed: int) -> dict:
     world = TasteWorld(sc, impressions=phase1 + phase2)
     world.with_history = False  # this measures the proposals alone
     policy = RareClicks(world, HALF_LIFE, base_rate=sc.ctr)
-    log = {"segments": [], "value": [], "product": [], "reward": []}
+    log = {"segments": [], "value": [], "product": [], "reward": [], "propensity": []}
     serve(world, policy, 0, phase1, seed, log)
     claims, proposed = proposals_from(log, world, taste.TasteConfig())
     out = {"claims": [vars(t) for t in claims],
@@ -137,7 +139,7 @@ def decision_timing(n: int = 3000) -> dict:
 
 
 SHOP = TasteScenario("colour tastes", favourite=0.0)
-NO_TASTE = TasteScenario("no taste", tastes={}, seed=1)
+NO_TASTE = TasteScenario("no taste", tastes={}, noise_sd=0.0, seed=1)  # only each image's own appeal
 FAVOURITES = TasteScenario("favourite colours", tastes={}, favourite=1.5, seed=2)
 
 
@@ -145,7 +147,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--phase1", type=int, default=200_000)
     ap.add_argument("--phase2", type=int, default=60_000)
-    ap.add_argument("--history", type=int, default=200_000, help="impressions of each history run")
+    ap.add_argument("--history", type=int, default=200_000, help="impressions of each history run (0: skip it)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="bench/taste_results.json")
     args = ap.parse_args()
@@ -156,7 +158,7 @@ def main() -> None:
         out[f"generation, {sc.name}"] = generation(sc, args.phase1, args.phase2, args.seed)
         print(sc.name, f"{time.perf_counter() - started:.0f} s", json.dumps(out[f"generation, {sc.name}"], indent=1),
               flush=True)
-    for sc in (FAVOURITES, NO_TASTE):
+    for sc in (FAVOURITES, NO_TASTE) if args.history else ():
         sc.impressions = args.history
         out[f"history, {sc.name}"] = history(sc, args.seed)
         print(sc.name, json.dumps(out[f"history, {sc.name}"], indent=1), flush=True)

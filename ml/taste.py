@@ -1,9 +1,12 @@
 """Which attribute values (colours) a segment of shoppers prefers, from logged impressions and their outcomes.
 
 For a segment g (e.g. "device=phone", "segment=vip", or "all") and a value v of one attribute (e.g. colour
-"navy-blue"), the lift is the mean graded reward (click 1, purchase more) of images of value v shown to g, over
-that of the other images shown to g on the same products (only products that had an image of value v, so a
-product that never offered v does not dilute the comparison).
+"navy-blue"), the lift is the mean reward (an outcome: 1, or graded) of images of value v shown to g, over that of
+the other images shown to g on the same products (only products that had an image of value v, so a product that
+never offered v does not dilute the comparison). Each impression is weighted by 1 / the probability the policy
+had of showing that image (self-normalised inverse propensity weighting): a policy that already shows navy to the
+shoppers most likely to click it would otherwise inflate navy's lift, as it did in the simulator (x1.9 measured
+for a true x1.4).
 
 Its interval is the normal interval of log(lift) by the delta method, at a family-wise level: alpha is split over
 every (segment, value) pair tested (Bonferroni), so testing 200 pairs does not turn noise into ten "tastes".
@@ -49,14 +52,16 @@ class Taste:
 
 
 def segment_tastes(segments: list[list[str]], values: np.ndarray, products: np.ndarray, rewards: np.ndarray,
-                   config: TasteConfig | None = None) -> list[Taste]:
+                   propensities: np.ndarray | None = None, config: TasteConfig | None = None) -> list[Taste]:
     """Every tested (segment, value) pair's evidence, strongest first (use `is_taste` to keep the claims).
 
     segments: per impression, the segments its shopper belonged to (ALL is added); values (n,): the shown image's
-    attribute value ("" when unknown); products (n,): the product; rewards (n,): graded reward (0: none)."""
+    attribute value ("" when unknown); products (n,): the product; rewards (n,): graded reward (0: none);
+    propensities (n,): the probability the shown image had (None: all alike, a uniform log)."""
     config = config or TasteConfig()
     values, products = np.asarray(values).astype(str), np.asarray(products).astype(str)
     rewards = np.asarray(rewards, dtype=np.float64)
+    weights = np.ones(len(rewards)) if propensities is None else 1 / np.asarray(propensities, dtype=np.float64)
     members = _members(segments, len(values))
     offered = {str(v): np.isin(products, np.unique(products[values == v])) for v in np.unique(values) if v}
     rows = []
@@ -64,7 +69,7 @@ def segment_tastes(segments: list[list[str]], values: np.ndarray, products: np.n
         for value, on_products in offered.items():
             mine, other = in_segment & on_products & (values == value), in_segment & on_products & (values != value)
             if mine.any() and other.any():
-                rows.append((segment, value, rewards[mine], rewards[other]))
+                rows.append((segment, value, rewards[mine], weights[mine], rewards[other], weights[other]))
     z = NormalDist().inv_cdf(1 - config.alpha / (2 * max(len(rows), 1)))
     out = [t for t in (_evidence(*row, z, 1 - config.alpha) for row in rows) if t is not None]
     return sorted(out, key=lambda t: -t.low)
@@ -95,15 +100,25 @@ def _members(segments: list[list[str]], n: int) -> dict[str, np.ndarray]:
     return out
 
 
-def _evidence(segment: str, value: str, mine: np.ndarray, other: np.ndarray, z: float, level: float) -> Taste | None:
-    """The lift of `mine` over `other` with its interval; None when either has no reward (no ratio to speak of)."""
-    m1, m0 = mine.mean(), other.mean()
+def _evidence(segment: str, value: str, mine: np.ndarray, w_mine: np.ndarray, other: np.ndarray, w_other: np.ndarray,
+              z: float, level: float) -> Taste | None:
+    """The lift of `mine` over `other` (weighted mean rewards) with its interval; None when either has no reward."""
+    m1, m0 = _weighted_mean(mine, w_mine), _weighted_mean(other, w_other)
     if m1 <= 0 or m0 <= 0:
         return None
-    se = np.sqrt(mine.var() / (len(mine) * m1**2) + other.var() / (len(other) * m0**2))  # of log(m1 / m0)
-    lift = m1 / m0
+    se = np.sqrt(_variance_of_mean(mine, w_mine, m1) / m1**2 + _variance_of_mean(other, w_other, m0) / m0**2)
+    lift = m1 / m0  # se is that of log(lift), by the delta method
     return Taste(segment, value, float(lift), float(lift * np.exp(-z * se)), float(lift * np.exp(z * se)),
                  len(mine), int((mine > 0).sum()), len(other), int((other > 0).sum()), level)
+
+
+def _weighted_mean(r: np.ndarray, w: np.ndarray) -> float:
+    return float((w * r).sum() / w.sum())
+
+
+def _variance_of_mean(r: np.ndarray, w: np.ndarray, mean: float) -> float:
+    """Variance of a self-normalised weighted mean (linearised): sum w^2 (r - mean)^2 / (sum w)^2."""
+    return float((w**2 * (r - mean) ** 2).sum() / w.sum() ** 2)
 
 
 @dataclass

@@ -3,9 +3,10 @@
     found = taste.find_proposals(days=30)   # the personalisation report page, `manage.py prodimg_taste`
     result = taste.queue(found.proposals, user)  # one variants job per product, pending review as always
 
-Each logged decision (its first impression) gives the shopper's segments (the PRODIMG["TASTE_SEGMENT_KEYS"] of its
-stored context, e.g. "device=phone", plus "all"), the colour of the image shown (as the impression logged it) and
-whether a click, add-to-cart or purchase followed within ATTRIBUTION_HOURS. `ml.taste` turns these into tastes
+Each logged decision of the policy (its first impression; the holdout always shows the main photo) gives the
+shopper's segments (the PRODIMG["TASTE_SEGMENT_KEYS"] of its stored context, e.g. "device=phone", plus "all"), the
+colour of the image shown (as the impression logged it), its logged propensity, and whether a click, add-to-cart
+or purchase followed within ATTRIBUTION_HOURS. `ml.taste` turns these into tastes
 (a segment prefers a colour) under a stated rule (`ml.taste.is_taste`: enough outcomes, a family-wise interval of
 the lift above 1, a lift worth acting on); weak evidence proposes nothing. A proposal is a product that segment
 saw which has no image of that colour: no photo, no approved or pending generated image, no variants job queued
@@ -22,7 +23,7 @@ import numpy as np
 from ml import taste as ml_taste
 from ml.vocab import colour_attribute
 from prodimg_plugin.conf import prodimg_settings
-from prodimg_plugin.evaluation.lift_report import outcomes
+from prodimg_plugin.evaluation.lift_report import HOLDOUT, outcomes
 from prodimg_plugin.evaluation.recommender import logged_decisions
 from prodimg_plugin.generation import jobs
 from prodimg_plugin.generation.limits import RateLimited
@@ -62,7 +63,7 @@ def config() -> ml_taste.TasteConfig:
 
 def find_proposals(days: float | None = None, limit: int = 200_000) -> Found:
     """Tastes and proposals from the logged decisions of the last `days` (all when None), the newest `limit`."""
-    firsts = logged_decisions(days, limit)
+    firsts = [e for e in logged_decisions(days, limit) if e.recommender != HOLDOUT]  # the holdout never varies
     shown = [ImageEvent.shown_attributes(e.candidates) for e in firsts]
     attribute = colour_attribute(sorted({name for attrs in shown for name in attrs if name != "kind"}))
     found = Found(attribute, len(firsts))
@@ -74,7 +75,8 @@ def find_proposals(days: float | None = None, limit: int = 200_000) -> Found:
     products = [e.product_id for e in firsts]
     found.tested = ml_taste.segment_tastes(
         segments, np.array([same_value(a.get(attribute, "")) for a in shown], dtype=object), np.array(products),
-        np.array([float(bool(got.get(e.decision_id))) for e in firsts]), config())
+        np.array([float(bool(got.get(e.decision_id))) for e in firsts]),
+        np.array([e.propensity for e in firsts]), config())
     found.tastes = [t for t in found.tested if ml_taste.is_taste(t, config())]
     if found.tastes:
         live = products_by_id(set(products))

@@ -58,3 +58,22 @@ def test_proposals_follow_the_segments_traffic_and_respect_the_limits():
     assert made == [("p2", "navy"), ("p1", "navy"), ("p3", "green")]  # p4: phones never saw it; one per product
     assert len(taste.propose([strong, also], lacking, seen, per_product=3, limit=2)) == 2
     assert taste.segment_traffic([["device=phone"], []], ["p1", "p1"]) == {("all", "p1"): 2, ("device=phone", "p1"): 1}
+
+
+def test_inverse_propensity_weights_undo_a_policy_that_targets_the_likely_clickers():
+    """Hidden types the analysis cannot see: A clicks navy 4 %, B 1 %; both click red 1 %. A policy that already
+    shows navy to A (p 0.9) and red to B inflates navy's plain lift (x3.7); the weighted one's interval holds the
+    true x2.5 (always navy: 2.5 %, always red: 1 %)."""
+    rng = np.random.default_rng(3)
+    n = 200_000
+    a = rng.random(n) < 0.5
+    p_navy = np.where(a, 0.9, 0.1)
+    navy = rng.random(n) < p_navy
+    ctr = np.where(navy & a, 0.04, 0.01)
+    rewards = (rng.random(n) < ctr).astype(float)
+    values, products = np.where(navy, "navy", "red"), np.zeros(n).astype(str)
+    segments = [["device=phone"]] * n
+    plain = next(t for t in taste.segment_tastes(segments, values, products, rewards) if t.value == "navy")
+    weighted = next(t for t in taste.segment_tastes(segments, values, products, rewards,
+                                                    np.where(navy, p_navy, 1 - p_navy)) if t.value == "navy")
+    assert plain.low > 3 and weighted.low < 2.5 < weighted.high < plain.low
