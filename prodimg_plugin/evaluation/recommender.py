@@ -11,9 +11,9 @@ from django.db.models import Min
 from django.utils import timezone
 
 from ml import offpolicy
+from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.evaluation import lift_report
 from prodimg_plugin.evaluation.base import Evaluation, EvaluationError
-from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.host import products_by_id
 from prodimg_plugin.models import ImageEvent, RecommenderState
 from prodimg_plugin.storefront import candidates as candidate_lists

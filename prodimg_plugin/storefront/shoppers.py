@@ -134,7 +134,7 @@ def clicked_decisions(rows: list[dict]) -> list[str]:
     return list(dict.fromkeys(r["decision_id"] for r in rows if r["type"] in CLICKS and r["decision_id"]))
 
 
-def shown_attributes(decision_ids) -> dict[str, dict[str, str]]:
+def attributes_shown_by(decision_ids) -> dict[str, dict[str, str]]:
     """decision id -> the attributes and kind of the image it showed, as its impression logged them."""
     impressions = ImageEvent.objects.filter(type=IMPRESSION, decision_id__in=set(decision_ids))
     out = {}
@@ -150,7 +150,7 @@ def liked(rows: list[dict], shown: dict[str, dict] | None = None) -> list[dict[s
     the events table already holds it. `shown`: decision id -> attributes, when already read."""
     decisions = clicked_decisions(rows)
     if shown is None:
-        shown = shown_attributes(decisions) if decisions else {}
+        shown = attributes_shown_by(decisions) if decisions else {}
     return [shown[d] for d in decisions if d in shown]
 
 
@@ -168,7 +168,7 @@ def contexts_at(impressions: list[ImageEvent]) -> dict[int, ShopperContext]:
     for row in qs.order_by("created_at", "id").values(*FIELDS, "user_id", "session_key"):
         rows[_who(row)].append(row)
     times = {who: [r["created_at"] for r in seq] for who, seq in rows.items()}
-    shown = shown_attributes(d for seq in rows.values() for d in clicked_decisions(seq))
+    shown = attributes_shown_by(d for seq in rows.values() for d in clicked_decisions(seq))
     out = {}
     for event in impressions:
         who = _who({"user_id": event.user_id, "session_key": event.session_key})
