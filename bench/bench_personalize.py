@@ -55,7 +55,8 @@ from django.utils import timezone  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from prodimg_plugin.models import GeneratedImage, ImageEvent  # noqa: E402
-from prodimg_plugin.storefront import personalize
+from prodimg_plugin.storage import publish  # noqa: E402
+from prodimg_plugin.storefront import learning, personalize
 from prodimg_plugin.storefront import shoppers  # noqa: E402
 from shop_demo.catalog.models import Product  # noqa: E402
 from shop_demo.catalog.render import render_product  # noqa: E402
@@ -86,6 +87,7 @@ def build_shop(count: int, seed: int) -> None:
             generated = GeneratedImage(source=main, kind="variant", status="approved", slot=slot, seed=0,
                                        params={"mode": "colourway", "attribute": "colour", "colour": colour})
             generated.image.save(f"{product.slug}-{colour}.png", ContentFile(buffer.getvalue()), save=True)
+            publish([generated.image.name])  # what review.approve does: approved files are public
 
 
 def colour_of(product_id: int, generated_id: str | None) -> str:
@@ -115,7 +117,8 @@ def storefront(rounds: int) -> dict:
             share, urls = browse(clients[name], favourite)
             shares[name].append(round(share, 3))
             pages[name].append(urls)
-        personalize.learn(now=timezone.now() + timedelta(hours=1))
+        window = learning.attribution_seconds(personalize.get_recommender())  # the rounds' outcomes are all in
+        personalize.learn(now=timezone.now() + timedelta(seconds=window + 60))
     return {"shares": shares, "pages": pages}
 
 

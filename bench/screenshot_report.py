@@ -3,7 +3,8 @@
     PYTHONPATH=. .venv/bin/python bench/screenshot_report.py
 
 Builds a throw-away SQLite shop (four demo products with AI variants), logs two weeks of simulated decisions at
-0.4-0.9 % click-through (policy and a 10 % holdout; one product with too little traffic for a verdict), renders
+0.4-0.9 % click-through (policy and a 10 % holdout; one product with too little traffic for a verdict; phone
+shoppers click navy four times as often, so navy variants are proposed for the products without one), renders
 the page through Django's test client and photographs it with Chromium (/usr/bin/chromium, Playwright).
 """
 from __future__ import annotations
@@ -34,10 +35,11 @@ from prodimg_plugin.storefront import rejections  # noqa: E402
 from tests.factories import make_user  # noqa: E402
 from tests.plugin.personalize_helpers import product_with_variants  # noqa: E402
 
-PRODUCTS = [("Red Tee", "red", ["green", "navy-blue"], 0.004, 0.008, 9000),
+PRODUCTS = [("Red Tee", "red", ["green", "navy-blue"], 0.004, 0.008, 24000),
             ("Black Dress", "black", ["pink", "teal"], 0.005, 0.009, 7000),
             ("Yellow Scarf", "yellow", ["purple"], 0.006, 0.0062, 5000),
             ("Orange Cap", "orange", ["black"], 0.004, 0.007, 600)]
+PHONES_LIKE_NAVY = 4.0  # phone shoppers click navy images four times as often: the page proposes navy variants
 
 
 def simulate(seed: int = 0) -> None:
@@ -54,13 +56,18 @@ def simulate(seed: int = 0) -> None:
             holdout = rng.random() < 0.10
             shown = 0 if holdout else int(rng.choice(len(keys), p=p))
             decision = f"{product.pk}-{i}"
+            device = "phone" if rng.random() < 0.55 else "desktop"
+            shown_colour = ([colour] + variants)[shown]
             rows.append(ImageEvent(type="impression", session_key=f"x{i}", product_id=str(product.pk),
                                    source_id=original.pk, generated_id=None if shown == 0 else made[shown - 1].pk,
                                    propensity=1.0 if holdout else float(p[shown]), decision_id=decision,
                                    recommender="holdout" if holdout else "rare-clicks", created_at=at,
-                                   candidates=[{"key": k, "p": (float(j == 0) if holdout else float(p[j]))}
+                                   context={"device": device},
+                                   candidates=[{"key": k, "p": (float(j == 0) if holdout else float(p[j])),
+                                                **({"attrs": {"colour": shown_colour}} if j == shown else {})}
                                                for j, k in enumerate(keys)]))
-            if rng.random() < rate[shown]:
+            if rng.random() < rate[shown] * (PHONES_LIKE_NAVY if (device, shown_colour) == ("phone", "navy-blue")
+                                             else 1):
                 kind = "purchase" if rng.random() < 0.15 else "click"
                 clicks.append(ImageEvent(type=kind, session_key=f"x{i}", product_id=str(product.pk),
                                          decision_id=decision, created_at=at + timedelta(minutes=2)))

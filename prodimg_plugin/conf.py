@@ -80,7 +80,7 @@ DEFAULTS = {
     "MIN_IMAGE_SIDE": 64,  # a source whose short side (after EXIF rotation) is shorter is refused; 0: no minimum
     "MAX_ASPECT_RATIO": 4.0,  # a source whose long side exceeds this many times its short side is refused; 0: none
     # storefront
-    "RECOMMENDER": "prodimg_plugin.storefront.recommenders.ThompsonRecommender",  # class with rank(...) and update(...)
+    "RECOMMENDER": "prodimg_plugin.storefront.recommenders.RareClickRecommender",  # class with rank() and update()
     "RECOMMENDER_SEED": None,  # seed of the recommender's random choices (tests); None: fresh entropy
     "EXPLORATION_FLOOR": 0.05,  # share of choices spread uniformly: every approved image keeps being tried
     "PERSONALIZE_CACHE_SECONDS": 1800,  # a shopper keeps seeing the same image of a product this long
@@ -100,6 +100,11 @@ DEFAULTS = {
     "HOLDOUT_SHARE": 0.10,  # shoppers who always see the seller's main image: the report's comparison
     "MIN_EFFECTIVE_SAMPLE": 1000,  # below this effective sample size the report claims no lift
     "BASE_RATE": 0.005,  # prior click-through until the shop has its own (then the observed one is used)
+    # taste-driven generation (evaluation.taste): the personalisation report proposes variants segments prefer
+    "TASTE": {},  # overrides of ml.taste.TasteConfig: {"min_clicks": 20, "min_lift": 1.25, "alpha": 0.05}
+    "TASTE_SEGMENT_KEYS": ("segment", "device", "campaign", "returning"),  # context keys that make segments
+    "TASTE_PER_PRODUCT": 3,  # colours proposed per product at most
+    "TASTE_MAX_PROPOSALS": 20,  # proposals shown at most
     "BOT_USER_AGENTS": ("bot", "crawler", "spider", "slurp", "curl/", "python-requests", "wget"),
     "BOT_EVENTS_PER_MINUTE": 120,  # a shopper posting more events than this per minute is treated as a bot
     "EVENTS_MAX_BATCH": 100,  # events in one POST to /api/prodimg/events/

@@ -53,6 +53,18 @@ def attributes_of(image) -> dict[str, str]:
     return {str(k): str(v).strip().lower() for k, v in raw.items() if v not in (None, "")}
 
 
+def products_by_id(ids) -> dict[str, object]:
+    """product id as logged (a string) -> the host's product; ids that are gone or no longer parse are left out."""
+    model = get_product_model()
+    keys = []
+    for value in ids:
+        try:
+            keys.append(clean_key(model, str(value)))
+        except ValidationError:
+            continue
+    return {str(pk): product for pk, product in model._default_manager.in_bulk(keys).items()}
+
+
 def images_of_products(products):
     """Host images of the given products (a queryset or list)."""
     return get_image_model()._default_manager.filter(**{prodimg_settings.PRODUCT_FIELD + "__in": products})

@@ -206,6 +206,12 @@ class ImageEvent(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    @staticmethod
+    def shown_attributes(candidates: list[dict] | None) -> dict[str, str]:
+        """The shown image's attributes and kind from an impression's `candidates` log (only the shown one carries
+        "attrs"); {} when none were logged."""
+        return next((c["attrs"] for c in candidates or [] if c.get("attrs")), {})
+
 
 class QualityScore(models.Model):
     """A host image's quality score (0-100) and its parts, so the admin can say why a score is low."""

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from ml import lift
 from prodimg_plugin.conf import prodimg_settings
-from prodimg_plugin.host import get_product_model
+from prodimg_plugin.host import products_by_id
 from prodimg_plugin.models import ImageEvent, RejectedEvent
 
 HOLDOUT = "holdout"  # the `recommender` logged for holdout decisions (storefront.personalize.HOLDOUT)
@@ -36,12 +36,12 @@ def decisions(days: float | None = None, limit: int = 200_000) -> dict[str, np.n
     rows = list(ImageEvent.objects.filter(id__in=list(firsts)).order_by("-id")
                 .values("decision_id", "recommender", "product_id", "source_id", "generated_id", "propensity",
                         "candidates", "created_at")[:limit])
-    outcomes = _outcomes({r["decision_id"]: r["created_at"] for r in rows})
+    got_by_decision = outcomes({r["decision_id"]: r["created_at"] for r in rows})
     out = defaultdict(list)
     for r in rows:
         logged = r["candidates"] or [{}]
         shown = f"g{r['generated_id']}" if r["generated_id"] else f"s{r['source_id']}"
-        got = outcomes.get(r["decision_id"], set())
+        got = got_by_decision.get(r["decision_id"], set())
         out["holdout"].append(r["recommender"] == HOLDOUT)
         out["product"].append(r["product_id"])
         out["main"].append(shown == logged[0].get("key"))
@@ -53,7 +53,8 @@ def decisions(days: float | None = None, limit: int = 200_000) -> dict[str, np.n
     return {k: np.array(v) for k, v in out.items()}
 
 
-def _outcomes(shown_at: dict) -> dict[str, set]:
+def outcomes(shown_at: dict) -> dict[str, set]:
+    """decision id -> the outcome types (click, add_to_cart, purchase) it led to within ATTRIBUTION_HOURS."""
     window = float(prodimg_settings.ATTRIBUTION_HOURS) * 3600
     found = defaultdict(set)
     for decision, kind, at in (ImageEvent.objects.filter(type__in=OUTCOMES, decision_id__in=list(shown_at))
@@ -119,14 +120,7 @@ def build_report(days: float | None = None, n_boot: int = 300, seed: int = 0, ma
 
 def _names(ids: list[str]) -> dict[str, str]:
     """product id -> the host's name for it (str(product)); ids that are gone or unparsable keep their id."""
-    model = get_product_model()
-    keys = []
-    for value in ids:
-        try:
-            keys.append(model._meta.pk.to_python(value))
-        except Exception:  # a logged id the key field no longer accepts
-            continue
-    return {str(pk): str(obj) for pk, obj in model._default_manager.in_bulk(keys).items()}
+    return {pk: str(product) for pk, product in products_by_id(ids).items()}
 
 
 def _rate(x: np.ndarray) -> float | None:

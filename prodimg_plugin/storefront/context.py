@@ -33,19 +33,23 @@ class Candidate:
 class ShopperContext:
     """Who a choice is made for (a user, or for anonymous shoppers a session; never the IP) and what they did.
 
-    `history` is (candidate key, clicked) per recent decision, oldest first; the storefront reads it from the
-    database only when a recommender first asks (a page of cached choices needs none)."""
+    `history` is (candidate key, clicked) per recent decision, oldest first; `liked` the attributes of the images
+    they clicked lately ({"colour": "navy-blue", "kind": "variant"}, oldest first), as their impressions logged them.
+    The storefront reads both from the database only when a recommender first asks (a page of cached choices
+    needs neither)."""
 
     def __init__(self, user_id: int | None = None, session_key: str = "",
                  history: list[tuple[str, bool]] | None = None, at: datetime | None = None, click_version: int = 0,
                  opted_out: bool = False, loader: Callable[[], list[tuple[str, bool]]] | None = None,
-                 features: dict[str, str] | None = None):
+                 features: dict[str, str] | None = None, liked: list[dict[str, str]] | None = None,
+                 liked_loader: Callable[[], list[dict[str, str]]] | None = None):
         self.user_id, self.session_key, self.at = user_id, session_key, at
         self.features = features or {}  # coarse context (device, page, campaign, ...): PRODIMG["SHOPPER_CONTEXT"]
         self.click_version = click_version  # changes whenever the shopper clicks: cached choices are made again
         self.opted_out = opted_out
         self.memo: dict = {}  # per-shopper computations a recommender may keep (e.g. a context vector)
         self._history, self._loader = history, loader
+        self._liked, self._liked_loader = liked, liked_loader
 
     @property
     def key(self) -> str:
@@ -56,6 +60,12 @@ class ShopperContext:
         if self._history is None:
             self._history = self._loader() if self._loader else []
         return self._history
+
+    @property
+    def liked(self) -> list[dict[str, str]]:
+        if self._liked is None:
+            self._liked = self._liked_loader() if self._liked_loader else []
+        return self._liked
 
     def __repr__(self) -> str:
         return f"ShopperContext({self.key[:9]}..., at={self.at})"

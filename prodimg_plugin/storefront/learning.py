@@ -132,10 +132,9 @@ def feedback_for(impressions: list[ImageEvent], window: float | None = None) -> 
             continue
         reward = rewards.get(event.decision_id, 0.0) if event.decision_id else 0.0
         logged = event.candidates or []
-        attrs = next((c.get("attrs") for c in logged if c.get("key") == shown and c.get("attrs")), {})
         out.append(Feedback(contexts[event.id], event.product_id, shown, reward > 0, event.propensity,
                             [c.get("key") for c in logged], reward=reward, position=event.position,
-                            attributes=attrs))
+                            attributes=ImageEvent.shown_attributes(logged)))
     return out
 
 

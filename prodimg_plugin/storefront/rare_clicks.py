@@ -1,11 +1,12 @@
 """The rare-click recommender: `ml.rare_clicks.RareClickThompson` behind the storefront's recommender interface.
 
-Select it with PRODIMG["RECOMMENDER"] = "prodimg_plugin.storefront.recommenders.RareClickRecommender".
+It is the default PRODIMG["RECOMMENDER"] ("prodimg_plugin.storefront.recommenders.RareClickRecommender").
 
 It decides from the shopper's coarse context (PRODIMG["SHOPPER_CONTEXT"]: device, page, campaign, new or
-returning, hour of week, segment) and their recent clicks, so an anonymous shopper is personalised from the first
-request; it learns graded rewards (REWARD_WEIGHTS) within ATTRIBUTION_HOURS, forgets with HALF_LIFE_DAYS (an
-hourly django-q2 schedule), and a HOLDOUT_SHARE of shoppers always see the seller's main image, for the report.
+returning, hour of week, segment) and the attributes of the images they clicked lately, so an anonymous shopper
+is personalised from the first request; it learns graded rewards (REWARD_WEIGHTS) within ATTRIBUTION_HOURS,
+forgets with HALF_LIFE_DAYS (an hourly django-q2 schedule), and a HOLDOUT_SHARE of shoppers always see the
+seller's main image, for the report.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from prodimg_plugin.storefront.context import Candidate, Feedback, Ranked, Shopp
 
 log = logging.getLogger(__name__)
 
-HISTORY_TOKENS = 3  # the shopper's last clicked images that join their context
+LIKED_IMAGES = 3  # the shopper's last clicked images whose attributes join their context
 
 
 def image_tokens(candidate_or_attributes) -> list[str]:
@@ -36,10 +37,12 @@ def image_tokens(candidate_or_attributes) -> list[str]:
 
 
 def context_tokens(shopper: ShopperContext) -> list[str]:
-    """The shopper's context as tokens: their coarse features, then the images they clicked lately."""
+    """The shopper's context as tokens: their coarse features, then the attribute values of the images they
+    clicked lately ("liked:colour=navy-blue"), which the sampler crosses with each candidate's attributes: a
+    shopper who clicked navy images is shown navy images of other products too."""
     tokens = [f"{k}={v}" for k, v in sorted(shopper.features.items())]
-    clicked = [key for key, was_clicked in shopper.history if was_clicked][-HISTORY_TOKENS:]
-    return tokens + [f"clicked={key}" for key in clicked]
+    liked = {f"liked:{t}" for attrs in shopper.liked[-LIKED_IMAGES:] for t in image_tokens(attrs)}
+    return tokens + sorted(liked)
 
 
 class RareClickRecommender:

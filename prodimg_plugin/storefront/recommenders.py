@@ -45,7 +45,8 @@ class OriginalImageRecommender:
 
 
 class ThompsonRecommender:
-    """The default: contextual Thompson sampling over image features and the shopper's recent interactions.
+    """The previous default (now `RareClickRecommender`): contextual Thompson sampling over image features and the
+    shopper's recent interactions.
 
     One linear-Gaussian posterior (ml.recommender.ImageRecommender) is shared by all shoppers and personal
     through their context: a decayed summary of the images they recently clicked and skipped. Until it has

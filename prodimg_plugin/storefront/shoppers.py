@@ -1,11 +1,13 @@
 """Shoppers: who is browsing (a user, or an anonymous session; never the IP) and what they did lately.
 
 A shopper's context is a summary of their last PRODIMG["HISTORY_EVENTS"] events: the images they clicked and
-the ones they were shown and skipped, oldest first. The storefront takes it once per request; learning and
-evaluation rebuild it as it was at each logged decision (`contexts_at`), by the same rule.
+the ones they were shown and skipped, oldest first, and the attributes of the images they clicked (`liked`). The
+storefront takes it once per request; learning and evaluation rebuild it as it was at each logged decision
+(`contexts_at`), by the same rule.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from bisect import bisect_left
@@ -82,13 +84,14 @@ def context_for(user_id: int | None, session_key: str = "", at: datetime | None 
     """A shopper's context now (or as of `at`); their recent events are read when first needed."""
     at = at or timezone.now()
 
-    def load() -> list[tuple[str, bool]]:
+    @functools.cache
+    def recent() -> list[dict]:
         qs = events_of(user_id, session_key).filter(created_at__lt=at,
                                                     created_at__gte=at - timedelta(days=prodimg_settings.HISTORY_DAYS))
-        rows = list(qs.order_by("-created_at", "-id").values(*FIELDS)[: prodimg_settings.HISTORY_EVENTS])
-        return summarise(rows[::-1])
+        return list(qs.order_by("-created_at", "-id").values(*FIELDS)[: prodimg_settings.HISTORY_EVENTS])[::-1]
 
-    shopper = ShopperContext(user_id=user_id, session_key=session_key, at=at, loader=load)
+    shopper = ShopperContext(user_id=user_id, session_key=session_key, at=at, loader=lambda: summarise(recent()),
+                             liked_loader=lambda: liked(recent()))
     shopper.click_version = cache.get(click_version_key(shopper), 0)
     return shopper
 
@@ -126,6 +129,31 @@ def summarise(rows: list[dict]) -> list[tuple[str, bool]]:
     return history
 
 
+def clicked_decisions(rows: list[dict]) -> list[str]:
+    """The decisions clicked (or added to cart, bought) in `rows`, in the order of their first outcome."""
+    return list(dict.fromkeys(r["decision_id"] for r in rows if r["type"] in CLICKS and r["decision_id"]))
+
+
+def attributes_shown_by(decision_ids) -> dict[str, dict[str, str]]:
+    """decision id -> the attributes and kind of the image it showed, as its impression logged them."""
+    impressions = ImageEvent.objects.filter(type=IMPRESSION, decision_id__in=set(decision_ids))
+    out = {}
+    for decision, logged in impressions.order_by("id").values_list("decision_id", "candidates"):
+        attrs = ImageEvent.shown_attributes(logged)
+        if attrs:
+            out.setdefault(decision, attrs)
+    return out
+
+
+def liked(rows: list[dict], shown: dict[str, dict] | None = None) -> list[dict[str, str]]:
+    """The attributes of the images clicked in `rows` (oldest first, one per decision): the shopper's taste as
+    the events table already holds it. `shown`: decision id -> attributes, when already read."""
+    decisions = clicked_decisions(rows)
+    if shown is None:
+        shown = attributes_shown_by(decisions) if decisions else {}
+    return [shown[d] for d in decisions if d in shown]
+
+
 def contexts_at(impressions: list[ImageEvent]) -> dict[int, ShopperContext]:
     """Each impression's shopper context as it was when the impression was recorded (by impression id)."""
     if not impressions:
@@ -140,6 +168,7 @@ def contexts_at(impressions: list[ImageEvent]) -> dict[int, ShopperContext]:
     for row in qs.order_by("created_at", "id").values(*FIELDS, "user_id", "session_key"):
         rows[_who(row)].append(row)
     times = {who: [r["created_at"] for r in seq] for who, seq in rows.items()}
+    shown = attributes_shown_by(d for seq in rows.values() for d in clicked_decisions(seq))
     out = {}
     for event in impressions:
         who = _who({"user_id": event.user_id, "session_key": event.session_key})
@@ -147,8 +176,8 @@ def contexts_at(impressions: list[ImageEvent]) -> dict[int, ShopperContext]:
         window = [r for r in seq[max(0, end - prodimg_settings.HISTORY_EVENTS):end]
                   if r["created_at"] >= event.created_at - days]
         out[event.id] = ShopperContext(user_id=event.user_id, session_key=event.session_key,
-                                       history=summarise(window), at=event.created_at,
-                                       features=dict(event.context or {}))
+                                       history=summarise(window), liked=liked(window, shown),
+                                       at=event.created_at, features=dict(event.context or {}))
     return out
 
 

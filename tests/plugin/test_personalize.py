@@ -1,6 +1,7 @@
 """Per-shopper image choice: candidates, cold start, learning, logging, the storefront and the evaluation."""
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from datetime import timedelta
@@ -9,13 +10,15 @@ from io import StringIO
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from ml.rare_clicks import RareClickThompson
 from prodimg_plugin.generation import review
 from prodimg_plugin.models import ImageEvent, ImageFeatures, ModelVersion, RecommenderState
 from prodimg_plugin.upkeep import purge
-from prodimg_plugin.storefront import candidates, events, features, personalize, shoppers
+from prodimg_plugin.storefront import candidates, events, features, learning, personalize, shoppers
 from prodimg_plugin.storefront.recommenders import Ranked
 
 from tests.factories import make_user
@@ -58,10 +61,12 @@ def use(settings, **values):
 
 
 def simulate(shopper_user, products, rounds: int, clicks_on: str = NAVY[0]) -> list[float]:
-    """A shopper who views every product each round and clicks only `clicks_on` images; learning after each
-    round. Returns the share of `clicks_on` images shown per round."""
+    """A shopper who views every product each round and clicks only `clicks_on` images; each round is a later visit
+    (the choices cached for the last one are gone) and learning follows it once the attribution window has passed.
+    Returns the share of `clicks_on` images shown per round."""
     shares = []
     for _ in range(rounds):
+        shoppers.forget(shopper_user.pk)
         shopper = shoppers.context_for(shopper_user.pk)
         shown = 0
         for position, product in enumerate(products):
@@ -71,9 +76,16 @@ def simulate(shopper_user, products, rounds: int, clicks_on: str = NAVY[0]) -> l
                 shown += 1
                 events.submit(shopper_user.pk, "", [{"type": "click", "product": str(product.pk),
                                                      "decision_id": decision.decision_id}])
-        personalize.learn(now=timezone.now() + timedelta(hours=1))
+        window = learning.attribution_seconds(personalize.get_recommender())
+        personalize.learn(now=timezone.now() + timedelta(seconds=window + 60))
         shares.append(shown / len(products))
     return shares
+
+
+def rare_click_model() -> RareClickThompson:
+    """The rare-click recommender's learned posterior as stored for other processes."""
+    state = RecommenderState.objects.get(name="rare-clicks").state
+    return RareClickThompson.from_bytes(base64.b64decode(state["model"]))
 
 
 # ----------------------------------------------------------------------------- candidates
@@ -94,45 +106,78 @@ def test_only_approved_images_are_candidates(settings):
     assert personalize.decide(shopper, product).candidate.is_original
 
 
-def test_cold_start_shows_the_original_and_logs_propensities(client):
-    product, original, _ = product_with_variants("Red Tee", "red", ["green", "navy-blue"])
-    client.get(reverse("catalog:product_detail", args=[product.pk]))
-    event = ImageEvent.objects.get(type="impression")
-    assert (event.source_id, event.generated_id, event.propensity) == (original.pk, None, 1.0)
-    assert [c["key"] for c in event.candidates][0] == f"s{original.pk}"
-    assert sum(c["p"] for c in event.candidates) == pytest.approx(1.0)
+def test_cold_start_tries_every_approved_image_and_logs_propensities(settings):
+    """With nothing learnt, the seller's photo and each approved image get a fair share (the seller approved them
+    all; the holdout keeps the main image for comparison): each shopper's draw is logged with its probabilities."""
+    use(settings, HOLDOUT_SHARE=0.0)
+    product, original, variants = product_with_variants("Red Tee", "red", ["green", "navy-blue"])
+    url = reverse("catalog:product_detail", args=[product.pk])
+    for _ in range(30):  # thirty first visits: anonymous shoppers, each with a new session
+        assert Client().get(url).status_code == 200
+    shown = ImageEvent.objects.filter(type="impression")
+    assert {e.generated_id for e in shown} == {None, *(v.pk for v in variants)}
+    for event in shown:
+        p = {c["key"]: c["p"] for c in event.candidates}
+        assert list(p)[0] == f"s{original.pk}" and sum(p.values()) == pytest.approx(1.0, abs=1e-4)
+        assert min(p.values()) > 0.05 and max(p.values()) < 0.7  # no image favoured before anything is learnt
+        chosen = f"g{event.generated_id}" if event.generated_id else f"s{event.source_id}"
+        assert p[chosen] == pytest.approx(event.propensity, abs=1e-5)
 
 
 # ----------------------------------------------------------------------------- learning
 
-def test_a_shopper_who_clicks_navy_starts_seeing_navy_variants_first(settings):
-    use(settings, EXPLORATION_FLOOR=0.1)
+def test_each_shopper_is_shown_the_colour_their_own_clicks_favour(settings):
+    """Two signed-in shoppers with opposite tastes on the same products, same device, same page: only their own
+    click history tells them apart, and each comes to see their colour on products they never clicked."""
+    use(settings, EXPLORATION_FLOOR=0.1, HOLDOUT_SHARE=0.0)
     colours = ["red", "green", "yellow", "black", "pink", "orange"]
-    products = [product_with_variants(f"{c.title()} Tee", c, [NAVY[0], "purple" if c != "purple" else "teal"])[0]
-                for c in colours]
-    shopper = make_user("navy-fan")
-    shares = simulate(shopper, products, rounds=12)
-    assert shares[0] == 0  # cold start: every product shows its original photo
-    assert np.mean(shares[-4:]) >= 0.7, shares  # a uniform choice would show navy a third of the time
-    impressions = ImageEvent.objects.filter(type="impression", user=shopper)
+    products = [product_with_variants(f"{c.title()} Tee", c, [NAVY[0], "purple"])[0] for c in colours]
+    navy_fan, purple_fan = make_user("navy-fan"), make_user("purple-fan")
+    navy, purple = [], []
+    for _ in range(12):
+        navy += simulate(navy_fan, products, rounds=1, clicks_on=NAVY[0])
+        purple += simulate(purple_fan, products, rounds=1, clicks_on="purple")
+    assert np.mean(navy[-4:]) >= 0.7, navy  # a uniform choice would show navy a third of the time
+    assert np.mean(purple[-4:]) >= 0.7, purple
+    impressions = ImageEvent.objects.filter(type="impression", user=navy_fan)
     for event in impressions.order_by("-id")[:12]:  # propensities logged, summing to 1, the chosen one's included
         p = {c["key"]: c["p"] for c in event.candidates}
         assert sum(p.values()) == pytest.approx(1.0, abs=1e-4)
         chosen = f"g{event.generated_id}" if event.generated_id else f"s{event.source_id}"
         assert p[chosen] == pytest.approx(event.propensity, abs=1e-5)
-    state = RecommenderState.objects.get(name="thompson")
-    assert state.events_seen > 0 and state.state["model"]["bandit"]["n_obs"] == state.events_seen
+    model = rare_click_model()
+    assert model.n_events == RecommenderState.objects.get(name="rare-clicks").events_seen > 0
+    taste = model.mean[model.slot(f"colour={NAVY[0]}|liked:colour={NAVY[0]}")]
+    assert taste > model.mean[model.slot(f"colour=purple|liked:colour={NAVY[0]}")]
+
+
+def test_a_shopper_context_carries_the_attributes_of_what_they_clicked(settings):
+    """`liked` comes from the events table as it stood (the impression's logged attributes), live and in learning."""
+    use(settings, HOLDOUT_SHARE=0.0)
+    product, _, _ = product_with_variants("Red Tee", "red", [NAVY[0]])
+    fan = make_user("fan")
+    simulate(fan, [product], rounds=5)
+    clicks = ImageEvent.objects.filter(type="click", user=fan)
+    assert clicks.exists()  # half the draws show navy before anything is learnt (seeded: the same every run)
+    colours = lambda shopper: [(a.get("colour"), a.get("kind")) for a in shopper.liked]  # noqa: E731
+    navy = (NAVY[0], "variant")
+    assert colours(shoppers.context_for(fan.pk)) == [navy] * clicks.count()
+    impressions = list(ImageEvent.objects.filter(type="impression", user=fan).order_by("id"))
+    then = shoppers.contexts_at(impressions)
+    for event in impressions:  # as each decision saw it: the clicks before it, none after
+        assert colours(then[event.id]) == [navy] * clicks.filter(created_at__lt=event.created_at).count()
 
 
 def test_learned_state_survives_a_fresh_process(settings):
     use(settings, EXPLORATION_FLOOR=0.3)
     products = [product_with_variants(f"{c} Tee", c, [NAVY[0]])[0] for c in ("red", "green")]
     simulate(make_user("navy-fan"), products, rounds=2)
-    learnt = personalize.get_recommender().model.bandit.n_obs
+    learnt = personalize.get_recommender().model.n_events
     reset_personalization()  # a new web process: state comes from the cache / RecommenderState
     recommender = personalize.get_recommender()
     personalize.runtime().store.refresh(recommender, force=True)
-    assert recommender.model.bandit.n_obs == learnt > 0
+    assert recommender.model.n_events == learnt > 0
+    assert recommender.model.to_bytes() == rare_click_model().to_bytes()
 
 
 # ----------------------------------------------------------------------------- storefront
@@ -221,22 +266,27 @@ def test_features_are_a_colour_histogram_and_attributes_until_a_cvae_is_active(m
 
 # ----------------------------------------------------------------------------- evaluation
 
-def test_prodimg_eval_recommender_prints_ips_snips_and_dr(settings):
-    use(settings, EXPLORATION_FLOOR=0.5)
+@pytest.mark.parametrize("recommender, name", [
+    ("prodimg_plugin.storefront.recommenders.RareClickRecommender", "rare-clicks"),
+    ("prodimg_plugin.storefront.recommenders.ThompsonRecommender", "thompson"),
+])
+def test_prodimg_eval_recommender_evaluates_the_configured_recommender(settings, recommender, name):
+    use(settings, EXPLORATION_FLOOR=0.5, RECOMMENDER=recommender)
     products = [product_with_variants(f"{c} Tee", c, [NAVY[0]])[0] for c in ("red", "green", "yellow")]
-    for name in ("ann", "bob"):
-        simulate(make_user(name), products, rounds=6)
+    for user in ("ann", "bob"):
+        simulate(make_user(user), products, rounds=6)
     out = StringIO()
     call_command("prodimg_eval", "recommender", "--boot", "50", stdout=out)
     text = out.getvalue()
-    for word in ("IPS", "SNIPS", "DR", "original", "uniform", "thompson"):
+    for word in ("IPS", "SNIPS", "DR", "original", "uniform", name, f"DR estimate, {name} minus"):
         assert word in text, text
     out = StringIO()
     call_command("prodimg_eval", "recommender", "--boot", "50", "--json", stdout=out)
     report = json.loads(out.getvalue())
     row = report["policies"]["original"]
+    assert report["recommender"] == name and set(report["policies"]) == {"original", "uniform", name}
     assert report["n"] >= 15 and row["ips"]["low"] <= row["ips"]["value"] <= row["ips"]["high"]
-    assert RecommenderState.objects.get(name="eval:thompson").state["n"] == report["n"]
+    assert RecommenderState.objects.get(name=f"eval:{name}").state["n"] == report["n"]
 
 
 def test_anonymous_events_are_purged_after_the_retention_period(client):
