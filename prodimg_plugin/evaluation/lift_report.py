@@ -154,3 +154,12 @@ def _cell(cell: dict) -> str:
     if not np.isfinite(cell.get("value", np.nan)):
         return "-"
     return f"{cell['value']:.4f} [{cell['low']:.4f}, {cell['high']:.4f}]"
+
+
+def logged_decisions(days: float | None, limit: int) -> list[ImageEvent]:
+    """The first impression of each logged decision (the newest `limit`), oldest first."""
+    qs = ImageEvent.objects.filter(type=ImageEvent.Type.IMPRESSION, propensity__gt=0).exclude(decision_id="")
+    if days:
+        qs = qs.filter(created_at__gte=timezone.now() - timedelta(days=days))
+    firsts = qs.order_by().values("decision_id").annotate(first=Min("id")).values_list("first", flat=True)
+    return list(reversed(ImageEvent.objects.filter(id__in=list(firsts)).order_by("-id")[:limit]))

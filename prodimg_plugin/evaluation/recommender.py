@@ -4,18 +4,17 @@ earlier share of the log with its own `update` and asked, through its own `rank`
 from __future__ import annotations
 
 import inspect
-from datetime import timedelta
 
 import numpy as np
-from django.db.models import Min
 from django.utils import timezone
 
 from ml import offpolicy
 from prodimg_plugin.conf import prodimg_settings
 from prodimg_plugin.evaluation import lift_report
 from prodimg_plugin.evaluation.base import Evaluation, EvaluationError
+from prodimg_plugin.evaluation.lift_report import logged_decisions
 from prodimg_plugin.host import products_by_id
-from prodimg_plugin.models import ImageEvent, RecommenderState
+from prodimg_plugin.models import RecommenderState
 from prodimg_plugin.storefront import candidates as candidate_lists
 from prodimg_plugin.storefront import features, personalize
 from prodimg_plugin.storefront.context import Feedback
@@ -67,15 +66,6 @@ def evaluate_recommender(options: dict) -> dict:
                   made_at=timezone.now().isoformat())
     RecommenderState.objects.update_or_create(name=f"eval:{name}", defaults={"state": report})
     return report
-
-
-def logged_decisions(days: float | None, limit: int) -> list[ImageEvent]:
-    """The first impression of each logged decision (the newest `limit`), oldest first."""
-    qs = ImageEvent.objects.filter(type=ImageEvent.Type.IMPRESSION, propensity__gt=0).exclude(decision_id="")
-    if days:
-        qs = qs.filter(created_at__gte=timezone.now() - timedelta(days=days))
-    firsts = qs.order_by().values("decision_id").annotate(first=Min("id")).values_list("first", flat=True)
-    return list(reversed(ImageEvent.objects.filter(id__in=list(firsts)).order_by("-id")[:limit]))
 
 
 def fresh_recommender(seed: int):

@@ -23,8 +23,7 @@ import numpy as np
 from ml import taste as ml_taste
 from ml.vocab import colour_attribute
 from prodimg_plugin.conf import prodimg_settings
-from prodimg_plugin.evaluation.lift_report import HOLDOUT, outcomes
-from prodimg_plugin.evaluation.recommender import logged_decisions
+from prodimg_plugin.evaluation.lift_report import HOLDOUT, logged_decisions, outcomes
 from prodimg_plugin.generation import jobs
 from prodimg_plugin.generation.limits import RateLimited
 from prodimg_plugin.generation.params import InvalidParams, variant_params

@@ -203,7 +203,7 @@ def test_the_beacons_clicks_are_stored_and_learnt_from(pictures, settings):
         assert response.status_code == 201, response.content
     clicks = ImageEvent.objects.filter(type="click")
     assert {str(c.source_id) for c in clicks} == {card["source"] for card in cards}
-    settings.PRODIMG = {**settings.PRODIMG, "LEARN_ATTRIBUTION_SECONDS": 0}
+    settings.PRODIMG = {**settings.PRODIMG, "LEARN_ATTRIBUTION_SECONDS": 0, "ATTRIBUTION_HOURS": 0}  # learn now
     assert personalize.learn() == 2  # both decisions, with their clicks: the recommender learnt from them
     assert RecommenderState.objects.get().events_seen >= 2
 
