@@ -47,10 +47,16 @@ def test_personalized_returns_the_image_propensity_and_decision(shop):
     product, original, variant, pending = shop
     client = signed_in(make_user("ann"))
     answer = chosen(client, product)
-    assert answer["image"]["url"].endswith(original.image.url) and answer["image"]["source"] == original.pk
-    assert answer["propensity"] == 1.0 and len(answer["decision_id"]) == 32
+    image = answer["image"]
+    assert image["source"] == original.pk and image["generated"] in (None, variant.pk)  # never the pending one
+    shown = variant.image.url if image["generated"] else original.image.url
+    assert image["url"].endswith(shown)
+    # the default recommender draws (the holdout always shows the original, with propensity 1): whichever it was,
+    # the answer carries the probability it was shown with, as the logged impression does
+    assert 0 < answer["propensity"] <= 1 and len(answer["decision_id"]) == 32
     event = ImageEvent.objects.get()
     assert (event.type, event.decision_id, event.user.username) == ("impression", answer["decision_id"], "ann")
+    assert event.propensity == pytest.approx(answer["propensity"]) and event.generated_id == image["generated"]
     assert client.get("/api/prodimg/personalized/999999/").status_code == 404
     assert client.get("/api/prodimg/personalized/not-a-number/").status_code == 404
     assert client.get("/api/prodimg/personalized/9223372036854775808/").status_code == 404  # beyond the key's range
@@ -72,7 +78,9 @@ def test_a_click_batch_is_stored_with_the_decisions_propensity_and_signals(shop)
         signals.image_clicked.disconnect(receiver)
     assert response.status_code == 201, response.content
     click = ImageEvent.objects.get(type="click")
-    assert (click.propensity, click.source_id, click.position) == (1.0, original.pk, 2)
+    shown = answer["image"]  # the click is stored with what the decision showed and its probability
+    assert (click.propensity, click.source_id, click.generated_id, click.position) == (
+        pytest.approx(answer["propensity"]), shown["source"], shown["generated"], 2)
     assert [e.type for e in heard] == ["click", "add_to_cart"]
 
 
