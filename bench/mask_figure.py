@@ -3,7 +3,8 @@ was corrected by hand, a worn T-shirt) on five backdrop classes; per case the co
 net, the fixed light-studio rule) and the new one (the chooser's pick), over magenta, with the IoU against the
 truth and LOOK where the mask reports a problem.
 
-    .venv/bin/python bench/mask_figure.py --weights /tmp/c22/eval3/mask_refined.safetensors --out docs/images/mask_backdrops.png
+    .venv/bin/python bench/mask_figure.py --weights /tmp/c22/eval5/mask_refined.safetensors \
+        --out docs/images/mask_backdrops.png
 """
 from __future__ import annotations
 

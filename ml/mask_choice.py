@@ -3,12 +3,13 @@
 A photo has up to three candidate foregrounds: the mask net's (`net`), the backdrop cleanup's (`cleanup`, from
 `ml.backdrop`, on any near-uniform backdrop of any colour) and the full-resolution refinement's (`refined`,
 `ml.mask_refine`), which reads the other two and the photo. (Their mean was a candidate too: at a 0.5 threshold
-it scores well, but it leaves half an alpha wherever the two disagree, a halo a recolour tints.) Which one is right depends on
-the photo: on a studio sweep the cleanup's pixel-exact edge wins, on wood, fabric or a scene the net does, and on
-some photos neither is any good. `MaskChooser` predicts each candidate's IoU with the truth from a few cheap
-measurements of the photo and the candidates (how much they agree, how uniform and noisy the backdrop is, whether
-a candidate's outline follows the photo's edges, whether it runs off the frame...), by a small network fitted on
-composites with known truth (`fit_chooser`: the shop's own studio photos put on other
+it scores well, but it leaves half an alpha wherever the two disagree, a halo a recolour tints.)
+
+Which one is right depends on the photo: on a studio sweep the cleanup's pixel-exact edge wins, on wood, fabric or
+a scene the net does, and on some photos neither is any good. `MaskChooser` predicts each candidate's IoU with the
+truth from a few cheap measurements of the photo and the candidates (how much they agree, how uniform and noisy
+the backdrop is, whether a candidate's outline follows the photo's edges, whether it runs off the frame...), by a
+small network fitted on composites with known truth (`fit_chooser`: the shop's own studio photos put on other
 backdrops, including real textures cut from other photos). The masker takes the candidate with the highest
 predicted IoU, and reports a problem when even that one is predicted below `deliver_at`, a level also fitted on
 the composites (the lowest one under which at most one wrong cut-out in twenty would pass unflagged).
@@ -36,7 +37,8 @@ class Evidence:
     features: dict[str, np.ndarray]  # name -> (len(FEATURES),) float
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
+def overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two masks at 0.5."""
     x, y = a > 0.5, b > 0.5
     return float((x & y).sum() / max((x | y).sum(), 1))
 
@@ -95,7 +97,7 @@ def gather(arr: np.ndarray, net_fg: np.ndarray, probs_bg: np.ndarray, cleanup_fg
     texture = float(np.median(local_std[outside])) / 16.0 if outside.any() else 1.0
     if backdrop is not None:
         colour = backdrop.colour
-        shared = [1.0, 1.0, float(is_light(backdrop, BackdropConfig())), _iou(net_fg, cleanup_fg),
+        shared = [1.0, 1.0, float(is_light(backdrop, BackdropConfig())), overlap(net_fg, cleanup_fg),
                   backdrop.border_share, min(backdrop.noise / 16.0, 4.0), float(colour @ LUMA) / 255,
                   float(colour.max() - colour.min()) / 255]
     else:
@@ -164,7 +166,8 @@ def fit_chooser(cases: list[tuple[Evidence, np.ndarray]], hidden: int = 16, step
     mean, scale = stacked.mean(0), stacked.std(0)
     scale[scale < 1e-6] = 1.0
     x = torch.tensor(_inputs(list(stacked), names, mean, scale), dtype=torch.float32)
-    y = torch.tensor([_iou(ev.candidates[n], truth) for ev, truth in cases for n in ev.features], dtype=torch.float32)
+    y = torch.tensor([overlap(ev.candidates[n], truth) for ev, truth in cases for n in ev.features],
+                     dtype=torch.float32)
     torch.manual_seed(seed)
     net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, 1))
     opt = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=1e-4)
@@ -178,11 +181,11 @@ def fit_chooser(cases: list[tuple[Evidence, np.ndarray]], hidden: int = 16, step
                "w2": last.weight.detach()[0].tolist(), "b2": float(last.bias.detach()[0])}
     chooser = MaskChooser(weights, mean.tolist(), scale.tolist())
     chosen = [chooser.choose(ev) + (truth,) for ev, truth in cases]
-    true = np.asarray([_iou(ev.candidates[name], truth) for (ev, _), (name, _, truth) in zip(cases, chosen)])
+    true = np.asarray([overlap(ev.candidates[name], truth) for (ev, _), (name, _, truth) in zip(cases, chosen)])
     predicted = np.asarray([p for _, p, _ in chosen])
     chooser.deliver_at = deliver_level(predicted, true)
-    net_iou = np.asarray([_iou(ev.candidates["net"], truth) for ev, truth in cases])
-    best = np.asarray([max(_iou(c, truth) for c in ev.candidates.values()) for ev, truth in cases])
+    net_iou = np.asarray([overlap(ev.candidates["net"], truth) for ev, truth in cases])
+    best = np.asarray([max(overlap(c, truth) for c in ev.candidates.values()) for ev, truth in cases])
     chooser.fitted_on = {"cases": len(cases), "chosen_iou": round(float(true.mean()), 4),
                          "net_iou": round(float(net_iou.mean()), 4), "best_iou": round(float(best.mean()), 4),
                          "flagged": round(float((predicted < chooser.deliver_at).mean()), 4),

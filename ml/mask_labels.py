@@ -15,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image, ImageFilter
 
-from .backdrop import LUMA, BackdropConfig, dilate, find_backdrop, is_light
+from .backdrop import LUMA, BackdropConfig, dilate, find_backdrop, is_light, mask_box
 
 BACKGROUND, PRODUCT, PERSON = 0, 1, 2
 SKIN_LIKE = ("beige", "bronze", "brown", "camel", "coffee", "copper", "cream", "gold", "khaki", "mushroom", "mustard",
@@ -246,8 +247,6 @@ def tiles(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
 
 def blurred_scene(h: int, w: int, other: np.ndarray) -> np.ndarray:
     """Another photo enlarged and blurred: a busy, out-of-focus background."""
-    from PIL import Image, ImageFilter
-
     im = Image.fromarray(other).resize((w * 2, h * 2)).crop((w // 2, h // 2, w // 2 + w, h // 2 + h))
     return np.asarray(im.filter(ImageFilter.GaussianBlur(6)), np.float64)
 
@@ -256,10 +255,6 @@ def fabric(h: int, w: int, other: np.ndarray, other_fg: np.ndarray, rng: np.rand
     """A photographed texture: the inside of another photo's product (a knit, denim, leather, a print),
     enlarged to fill the frame, as a garment lying on a bed, a sofa or a rug would have around it. None when
     the other product is too small to cut a texture from."""
-    from PIL import Image
-
-    from .backdrop import mask_box
-
     box = mask_box(other_fg > 0.5)
     if box is None:
         return None

@@ -73,8 +73,8 @@ class RefineTrainer:
         ys = torch.randint(0, h - self.crop + 1, (self.batch_size,), generator=self.gen)
         xs = torch.randint(0, w - self.crop + 1, (self.batch_size,), generator=self.gen)
         c = self.crop
-        pick = [(v[i, :, y: y + c, x: x + c]) for i, y, x in zip(idx, ys, xs) for v in (self.x, self.truth, self.weight)]
-        return tuple(torch.stack(pick[k::3]).float() for k in range(3))
+        return tuple(torch.stack([v[i, :, y: y + c, x: x + c] for i, y, x in zip(idx, ys, xs)]).float()
+                     for v in (self.x, self.truth, self.weight))
 
     def step(self) -> float:
         x, t, w = self.batch()

@@ -23,7 +23,7 @@ from .backdrop import LUMA, BackdropConfig, find_backdrop, is_light, resize_arra
 from .guided import box_mean, sharpen
 from .images import pad_to_aspect
 from .mask import KIND, MaskConfig, MaskNet
-from .mask_choice import Evidence, MaskChooser, gather
+from .mask_choice import Evidence, MaskChooser, gather, overlap
 from .mask_refine import RefineNet, refine_alpha
 from .palette import ColourPalette
 
@@ -136,7 +136,7 @@ class ProductMasker:
         else:
             fg = sharpen(refine(guide, 1 - probs[..., 0]))
             studio = studio_foreground(image)
-            trusted = studio is not None and agreement(studio, fg) > AGREEMENT
+            trusted = studio is not None and overlap(studio, fg) > AGREEMENT
             if trusted:
                 fg = studio  # a light studio sweep: its own estimate has pixel-exact edges, and the net agrees
             source, predicted, problems = ("cleanup" if trusted else "model"), None, None
@@ -221,12 +221,6 @@ def refine(guide: np.ndarray, p: np.ndarray, eps: float = 2e-3) -> np.ndarray:
 
 
 AGREEMENT = 0.8  # IoU between the net's foreground and the studio estimate above which the latter is used
-
-
-def agreement(a: np.ndarray, b: np.ndarray) -> float:
-    """IoU of two masks at 0.5."""
-    x, y = a > 0.5, b > 0.5
-    return float((x & y).sum() / max((x | y).sum(), 1))
 
 
 def studio_foreground(image: Image.Image, side: int = WORK_SIDE) -> np.ndarray | None:

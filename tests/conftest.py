@@ -64,3 +64,13 @@ def _fresh_cache(request):
 
         cache.clear()
     yield
+
+
+@pytest.fixture
+def no_queue(monkeypatch):
+    """Jobs are created but not handed to django-q2: the list of the job ids that would have been queued."""
+    from prodimg_plugin.generation import jobs
+
+    queued = []
+    monkeypatch.setattr(jobs, "enqueue", queued.append)
+    return queued

@@ -7,7 +7,6 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from ml.colour import delta_e2000, srgb_to_cielab
-from prodimg_plugin.generation import jobs
 from prodimg_plugin.generation.colour_targets import TargetError, parse_line, parse_lines
 from prodimg_plugin.models import GeneratedImage, ImageJob
 
@@ -23,13 +22,6 @@ def api(staff_with_perms):
     client = APIClient()
     client.force_authenticate(staff_with_perms)
     return client
-
-
-@pytest.fixture
-def no_queue(monkeypatch):
-    queued = []
-    monkeypatch.setattr(jobs, "enqueue", queued.append)
-    return queued
 
 
 def garment_colour(generated) -> float:

@@ -16,7 +16,6 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from prodimg_plugin.generation import jobs
 from prodimg_plugin.models import GeneratedImage, ImageEvent, ImageJob, RecommenderState
 from prodimg_plugin.storefront import personalize
 from prodimg_plugin.storefront.context import parse_key, source_key
@@ -62,13 +61,6 @@ def staff(db):
     client = APIClient()
     client.force_authenticate(make_user("editor", superuser=True))
     return client
-
-
-@pytest.fixture
-def no_queue(monkeypatch):
-    queued = []
-    monkeypatch.setattr(jobs, "enqueue", queued.append)
-    return queued
 
 
 def test_manage_py_check_is_content_with_this_host(capsys):
