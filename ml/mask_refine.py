@@ -42,8 +42,8 @@ def inputs(rgb: np.ndarray, coarse: np.ndarray, cleanup: np.ndarray | None) -> t
     backdrop estimate's foreground (h, w) or None."""
     x = torch.from_numpy(np.asarray(rgb, np.float32) / 127.5 - 1).permute(2, 0, 1)
     has = cleanup is not None
-    planes = [torch.from_numpy(np.asarray(coarse, np.float32))[None],
-              torch.from_numpy(np.asarray(cleanup if has else np.zeros_like(coarse), np.float32))[None],
+    planes = [torch.from_numpy(np.array(coarse, np.float32))[None],  # copies: resized arrays may be read-only
+              torch.from_numpy(np.array(cleanup if has else np.zeros_like(coarse), np.float32))[None],
               torch.full((1, *coarse.shape), 1.0 if has else 0.0)]
     return torch.cat([x, *planes])[None]
 
